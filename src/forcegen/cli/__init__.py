@@ -1,0 +1,60 @@
+"""The ``forcegen`` command line: a thin Typer app over the Python API.
+
+Each command group lives in its own module and registers itself on :data:`app`;
+:func:`main` turns user errors (:class:`~forcegen.errors.ForcegenError`) into located
+messages on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from forcegen.errors import ForcegenError, ScenarioError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="forcegen",
+    help="Simulate how an army at war gains and loses people, with sourced uncertainty.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _register_commands() -> None:
+    # Imported for their side effect of adding commands to `app`.
+    from forcegen.cli import commands  # noqa: F401
+
+
+def report_error(exc: ForcegenError) -> None:
+    """Print a user error on stderr, one line per located problem."""
+    if isinstance(exc, ScenarioError):
+        for problem in exc.problems:
+            err_console.print(problem.format(), markup=False)
+    else:
+        err_console.print(f"error: {exc}", markup=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``forcegen`` console script."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except ForcegenError as exc:
+        report_error(exc)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

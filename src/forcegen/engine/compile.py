@@ -1,0 +1,450 @@
+"""Turn a scenario and one block's parameter values into plain numeric plans.
+
+Everything the daily step needs is resolved here, once per block: parameters become
+:class:`Schedule` objects (piecewise-constant in time, one value per replicate),
+events are folded into those schedules, money is converted to the scenario currency
+and to amounts per day, and ages (days of service) become integer arrays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forcegen.engine.sampling import ParameterSet
+from forcegen.scenario.model import (
+    HAZARD_CAUSES,
+    ChangePay,
+    Channel,
+    MobilisationWave,
+    PayPackage,
+    Scenario,
+    StartChannel,
+    StopChannel,
+    StopLoss,
+    WidenEligibility,
+)
+from forcegen.scenario.params import Param
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "ChannelPlan",
+    "Plan",
+    "PoolPlan",
+    "Schedule",
+    "compile_block",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+DAYS_PER_MONTH = 365.25 / 12
+"""Days in an average month: converts monthly salaries and wages to daily amounts."""
+
+COMBAT = np.array([c in ("killed", "wounded", "missing") for c in HAZARD_CAUSES])
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A quantity that is piecewise constant in time and varies by replicate.
+
+    Attributes:
+        values: ``(R, S, ...)`` — one column per distinct segment.
+        day_step: ``(T,)`` — the segment in force on each day.
+    """
+
+    values: FloatArray
+    day_step: IntArray
+
+    def at(self, day: int) -> FloatArray:
+        """Values on ``day`` for every replicate, shape ``(R, ...)`` (a view)."""
+        return self.values[:, self.day_step[day]]
+
+    def daily(self) -> FloatArray:
+        """Dense ``(R, T, ...)`` array; for tests and small runs only."""
+        return self.values[:, self.day_step]
+
+    @staticmethod
+    def constant(values: FloatArray, days: int) -> Schedule:
+        """The same per-replicate values on every day."""
+        return Schedule(values[:, None, ...], np.zeros(days, dtype=np.int64))
+
+    def with_change(self, day: int, new: FloatArray) -> Schedule:
+        """These values until ``day``, then ``new`` from ``day`` on (an event)."""
+        values = np.concatenate([self.values, new[:, None, ...]], axis=1)
+        day_step = self.day_step.copy()
+        day_step[day:] = values.shape[1] - 1
+        return Schedule(values, day_step)
+
+    @staticmethod
+    def combine(fn: Callable[..., FloatArray], *parts: Schedule) -> Schedule:
+        """``fn`` applied segment by segment to several schedules (union of breakpoints)."""
+        keys = np.stack([p.day_step for p in parts], axis=1)
+        combos, day_step = np.unique(keys, axis=0, return_inverse=True)
+        columns = [fn(*(p.values[:, k] for p, k in zip(parts, combo, strict=True))) for combo in combos]
+        return Schedule(np.stack(columns, axis=1), day_step.reshape(-1).astype(np.int64))
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """A pool's numbers for one block (people, people per day, currency per day)."""
+
+    index: int
+    id: str
+    initial: FloatArray
+    replenish: Schedule
+    widen: list[tuple[int, FloatArray]]
+    wage_per_month: Schedule | None
+
+
+@dataclass(frozen=True)
+class Wave:
+    """A mobilisation wave: ``size`` people called evenly over ``duration`` days."""
+
+    start_day: int
+    size: FloatArray
+    duration: IntArray
+    evasion: FloatArray
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """A channel's numbers for one block of ``R`` replicates.
+
+    Ages are days since signing. Array slots ``0 … n_ages-2`` are single ages; the last
+    slot is the *tail*: for a fixed-term channel, people held past their term by
+    stop-loss; for an indefinite one, everyone older than the explicit window.
+    """
+
+    index: int
+    id: str
+    pool: int
+    model: str
+    recruits_per_day: Schedule | None
+    base_rate: Schedule | None
+    pay_elasticity: FloatArray
+    depletion_exponent: FloatArray
+    reputation_elasticity: FloatArray
+    active: NDArray[np.bool_]
+    waves: list[Wave]
+    training_days: IntArray
+    term_days: IntArray | None
+    renew_age: IntArray
+    renew_into: int
+    renewal_probability: Schedule
+    early_termination: Schedule
+    min_service_days: IntArray
+    term_end_cause: str
+    withdrawal: Schedule
+    hazards: Schedule
+    service_multiplier: FloatArray
+    return_probability: Schedule
+    recovery_rate: FloatArray
+    stop_loss: NDArray[np.bool_]
+    salary_per_day: Schedule
+    sign_up_bonus: Schedule
+    deployment_bonus: Schedule
+    death_compensation: Schedule
+    wound_compensation: Schedule
+    paid_share: Schedule
+    monthly_pay: Schedule
+    wage_per_month: Schedule | None
+    initial_training: FloatArray
+    initial_deployed: FloatArray
+    initial_recovering: FloatArray
+    n_ages: int
+
+    @property
+    def tail(self) -> int:
+        """Index of the tail slot."""
+        return self.n_ages - 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the step function needs for one block."""
+
+    days: int
+    runs: int
+    start_date: dt.date
+    channels: list[ChannelPlan]
+    pools: list[PoolPlan]
+    channel_ids: list[str] = field(default_factory=list)
+    pool_ids: list[str] = field(default_factory=list)
+
+
+class _Resolver:
+    """Looks up parameter values by path and turns them into schedules."""
+
+    def __init__(self, scenario: Scenario, params: ParameterSet) -> None:
+        self.scenario = scenario
+        self.params = params
+        self.days = scenario.horizon_days
+        self.runs = next(iter(params.values.values())).shape[0]
+        self._names: dict[int, str] = {}
+        from forcegen.scenario.walk import iter_params
+
+        for ref in iter_params(scenario):
+            self._names[id(ref.param)] = ref.name
+
+    def values(self, param: Param) -> FloatArray:
+        return self.params.values[self._names[id(param)]]
+
+    def scalar(self, param: Param) -> FloatArray:
+        """``(R,)`` values of a parameter that cannot be a series."""
+        v = self.values(param)
+        return v if v.ndim == 1 else v[:, 0]
+
+    def schedule(self, param: Param) -> Schedule:
+        v = self.values(param)
+        if not param.is_series:
+            return Schedule.constant(v, self.days)
+        offsets = np.array([(d - self.scenario.start_date).days for d in param.step_dates()])
+        step = np.searchsorted(offsets, np.arange(self.days), side="right") - 1
+        return Schedule(v, np.clip(step, 0, None).astype(np.int64))
+
+    def day_of(self, date: dt.date) -> int:
+        return (date - self.scenario.start_date).days
+
+
+def _as_days(values: FloatArray) -> IntArray:
+    return np.maximum(np.rint(values), 0).astype(np.int64)
+
+
+def _rate_to_scenario(res: _Resolver, currency: str | None) -> FloatArray:
+    if currency is None or currency == res.scenario.currency:
+        return np.ones(res.runs)
+    return res.scalar(res.scenario.exchange_rates[currency])
+
+
+def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
+    """Resolve ``scenario`` with one block's parameter values into a :class:`Plan`."""
+    res = _Resolver(scenario, params)
+    pools = [_pool_plan(res, i, p) for i, p in enumerate(scenario.pools)]
+    pool_index = {p.id: i for i, p in enumerate(scenario.pools)}
+    channel_index = {c.id: i for i, c in enumerate(scenario.channels)}
+    intensity = res.schedule(scenario.losses.intensity)
+    channels = [
+        _channel_plan(res, i, ch, pool_index, channel_index, intensity, pools)
+        for i, ch in enumerate(scenario.channels)
+    ]
+    return Plan(
+        days=res.days,
+        runs=res.runs,
+        start_date=scenario.start_date,
+        channels=channels,
+        pools=pools,
+        channel_ids=[c.id for c in scenario.channels],
+        pool_ids=[p.id for p in scenario.pools],
+    )
+
+
+def _pool_plan(res: _Resolver, index: int, pool: object) -> PoolPlan:
+    from forcegen.scenario.model import Pool
+
+    assert isinstance(pool, Pool)
+    widen = [
+        (res.day_of(ev.date), res.scalar(ev.add_people))
+        for ev in res.scenario.events
+        if isinstance(ev, WidenEligibility) and ev.pool == pool.id
+    ]
+    wage: Schedule | None = None
+    if pool.reference_wage_per_month is not None:
+        rate = _rate_to_scenario(res, pool.currency)
+        sched = res.schedule(pool.reference_wage_per_month)
+        wage = Schedule(sched.values * rate[:, None], sched.day_step)
+    return PoolPlan(
+        index=index,
+        id=pool.id,
+        initial=res.scalar(pool.initial_people),
+        replenish=res.schedule(pool.replenish_per_day),
+        widen=widen,
+        wage_per_month=wage,
+    )
+
+
+def _pay_schedules(
+    res: _Resolver, ch: Channel, events: Sequence[ChangePay]
+) -> dict[str, Schedule]:
+    pay: PayPackage = ch.pay
+    rate = _rate_to_scenario(res, pay.currency)
+    out: dict[str, Schedule] = {}
+    for key in (
+        "salary_per_month",
+        "sign_up_bonus_federal",
+        "sign_up_bonus_regional",
+        "deployment_bonus",
+        "death_compensation",
+        "wound_compensation",
+        "paid_share",
+    ):
+        sched = res.schedule(getattr(pay, key))
+        for ev in events:
+            new = getattr(ev, key, None)
+            if new is not None:
+                sched = sched.with_change(res.day_of(ev.date), res.scalar(new))
+        if key != "paid_share":
+            sched = Schedule(
+                sched.values * rate.reshape((-1,) + (1,) * (sched.values.ndim - 1)),
+                sched.day_step,
+            )
+        out[key] = sched
+    return out
+
+
+def _channel_plan(
+    res: _Resolver,
+    index: int,
+    ch: Channel,
+    pool_index: dict[str, int],
+    channel_index: dict[str, int],
+    intensity: Schedule,
+    pools: list[PoolPlan],
+) -> ChannelPlan:
+    scenario = res.scenario
+    days, runs = res.days, res.runs
+    losses = scenario.losses
+    events = scenario.events
+
+    # -- recruiting on/off and stop-loss, as daily flags
+    active = np.full(days, ch.active)
+    stop_loss = np.zeros(days, dtype=bool)
+    for ev in sorted(events, key=lambda e: e.date):
+        day = res.day_of(ev.date)
+        if isinstance(ev, StartChannel | StopChannel) and ev.channel == ch.id:
+            active[day:] = isinstance(ev, StartChannel)
+        if isinstance(ev, StopLoss) and (ev.channels is None or ch.id in ev.channels):
+            stop_loss[day:] = ev.active
+
+    # -- pay, converted to the scenario currency; salaries per day
+    pay = _pay_schedules(
+        res, ch, [e for e in events if isinstance(e, ChangePay) and e.channel == ch.id]
+    )
+    salary = pay["salary_per_month"]
+    salary_per_day = Schedule(salary.values / DAYS_PER_MONTH, salary.day_step)
+    sign_up = Schedule.combine(
+        lambda a, b: a + b, pay["sign_up_bonus_federal"], pay["sign_up_bonus_regional"]
+    )
+
+    # -- ages
+    training = _as_days(res.scalar(ch.training_days))
+    term: IntArray | None = None
+    contract = ch.contract
+    if contract.term_days is not None:
+        term = np.maximum(_as_days(res.scalar(contract.term_days)), training + 1)
+    min_service = _as_days(res.scalar(contract.min_service_days))
+    breakpoints = [m.until_day for m in losses.service_multipliers]
+    if term is not None:
+        n_ages = int(term.max()) + 2  # ages 0..max(term), then the stop-loss tail
+        renew_term = (
+            term - training
+            if contract.renewal_term_days is None
+            else _as_days(res.scalar(contract.renewal_term_days))
+        )
+        renew_age = np.clip(term - renew_term, training, term - 1)
+    else:
+        window = max([int(training.max()) + 1, int(min_service.max()) + 1, *breakpoints])
+        n_ages = window + 1
+        renew_age = training.copy()
+    ages = np.arange(n_ages)
+
+    # Combat hazards are multiplied early in service; the tail counts as long service.
+    service_multiplier = np.ones((runs, n_ages))
+    lower = 0
+    for m in losses.service_multipliers:
+        span = (ages >= lower) & (ages < m.until_day) & (ages < n_ages - 1)
+        service_multiplier[:, span] = res.scalar(m.multiplier)[:, None]
+        lower = m.until_day
+
+    # -- hazards: (R, S, 5) per cause, with intensity and the channel's multipliers
+    scaled = np.array([c in losses.intensity_applies_to for c in HAZARD_CAUSES])
+    base = [res.schedule(getattr(losses, f"{c}_per_day")) for c in HAZARD_CAUSES]
+    mult = np.stack(
+        [
+            res.scalar(ch.hazard_multipliers[c]) if c in ch.hazard_multipliers else np.ones(runs)
+            for c in HAZARD_CAUSES
+        ],
+        axis=1,
+    )
+
+    def _hazards(inten: FloatArray, *causes: FloatArray) -> FloatArray:
+        h = np.stack(causes, axis=-1) * mult
+        return np.where(scaled, h * inten[:, None], h)
+
+    hazards = Schedule.combine(_hazards, intensity, *base)
+
+    # -- enlistment
+    model = ch.enlistment.model
+    recruits: Schedule | None = None
+    base_rate: Schedule | None = None
+    zeros = np.zeros(runs)
+    elasticity, depletion, reputation = zeros, zeros, zeros
+    if model == "series":
+        recruits = res.schedule(ch.enlistment.recruits_per_day)  # type: ignore[union-attr]
+    elif model == "behavioural":
+        enl = ch.enlistment
+        base_rate = res.schedule(enl.base_rate_per_day)  # type: ignore[union-attr]
+        elasticity = res.scalar(enl.pay_elasticity)  # type: ignore[union-attr]
+        depletion = res.scalar(enl.depletion_exponent)  # type: ignore[union-attr]
+        reputation = res.scalar(enl.reputation_elasticity)  # type: ignore[union-attr]
+    waves = [
+        Wave(
+            start_day=res.day_of(ev.date),
+            size=res.scalar(ev.size_people),
+            duration=np.maximum(_as_days(res.scalar(ev.duration_days)), 1),
+            evasion=res.scalar(ev.evasion_share),
+        )
+        for ev in events
+        if isinstance(ev, MobilisationWave) and ev.channel == ch.id
+    ]
+    # Monthly pay the behavioural model compares with the civilian wage: salary plus
+    # sign-up bonuses spread over the term (12 months when the term is indefinite).
+    term_months = (term if term is not None else np.full(runs, 365)) / DAYS_PER_MONTH
+    monthly_pay = Schedule.combine(
+        lambda s, b: s + b / term_months, salary, sign_up
+    )
+
+    recovery = losses.recovery
+    return ChannelPlan(
+        index=index,
+        id=ch.id,
+        pool=pool_index[ch.pool] if ch.pool is not None else -1,
+        model=model,
+        recruits_per_day=recruits,
+        base_rate=base_rate,
+        pay_elasticity=elasticity,
+        depletion_exponent=depletion,
+        reputation_elasticity=reputation,
+        active=active,
+        waves=waves,
+        training_days=training,
+        term_days=term,
+        renew_age=renew_age.astype(np.int64),
+        renew_into=channel_index[contract.renew_into] if contract.renew_into else index,
+        renewal_probability=res.schedule(contract.renewal_probability),
+        early_termination=res.schedule(contract.early_termination_per_day),
+        min_service_days=min_service,
+        term_end_cause=contract.on_term_end,
+        withdrawal=res.schedule(ch.training_withdrawal_probability),
+        hazards=hazards,
+        service_multiplier=service_multiplier,
+        return_probability=res.schedule(recovery.return_probability),
+        recovery_rate=1.0 / np.maximum(res.scalar(recovery.mean_days), 1.0),
+        stop_loss=stop_loss,
+        salary_per_day=salary_per_day,
+        sign_up_bonus=sign_up,
+        deployment_bonus=pay["deployment_bonus"],
+        death_compensation=pay["death_compensation"],
+        wound_compensation=pay["wound_compensation"],
+        paid_share=pay["paid_share"],
+        monthly_pay=monthly_pay,
+        wage_per_month=pools[pool_index[ch.pool]].wage_per_month if ch.pool else None,
+        initial_training=res.scalar(ch.initial.training),
+        initial_deployed=res.scalar(ch.initial.deployed),
+        initial_recovering=res.scalar(ch.initial.recovering),
+        n_ages=n_ages,
+    )

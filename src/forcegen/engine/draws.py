@@ -1,0 +1,90 @@
+"""How a transition turns a probability into a number of people: the two modes.
+
+The daily step (:mod:`forcegen.engine.step`) is written once against :class:`Draws`.
+:class:`StochasticDraws` samples integers (binomial, Poisson) from named streams;
+:class:`ExpectedDraws` returns expectations, which makes the very same step the
+mean-field model. One semantics, two modes.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forcegen.engine.streams import TRANSITION_DOMAIN, stream
+
+__all__ = ["Draws", "ExpectedDraws", "StochasticDraws"]
+
+Array = NDArray[np.float64] | NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+class Draws(Protocol):
+    """Numbers of people moving, given who could move and with what probability."""
+
+    dtype: type[np.int64] | type[np.float64]
+
+    def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
+        """How many of ``n`` people move when each does with probability ``p``."""
+        ...
+
+    def poisson(self, name: str, lam: FloatArray) -> Array:
+        """How many arrive when ``lam`` are expected."""
+        ...
+
+    def spread(self, name: str, n: Array, width: NDArray[np.int64]) -> list[Array]:
+        """Split ``n[r]`` people evenly at random over ``width[r]`` slots, per replicate."""
+        ...
+
+
+class StochasticDraws:
+    """Integer draws from per-(block, stream name) generators."""
+
+    dtype = np.int64
+
+    def __init__(self, seed: int, block: int) -> None:
+        self._seed = seed
+        self._block = block
+        self._gens: dict[str, np.random.Generator] = {}
+
+    def _gen(self, name: str) -> np.random.Generator:
+        gen = self._gens.get(name)
+        if gen is None:
+            gen = stream(self._seed, TRANSITION_DOMAIN, self._block, name)
+            self._gens[name] = gen
+        return gen
+
+    def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
+        return self._gen(name).binomial(n, p)
+
+    def poisson(self, name: str, lam: FloatArray) -> Array:
+        return self._gen(name).poisson(lam)
+
+    def spread(self, name: str, n: Array, width: NDArray[np.int64]) -> list[Array]:
+        gen = self._gen(name)
+        return [
+            gen.multinomial(int(k), np.full(int(w), 1.0 / int(w)))
+            if w > 0
+            else np.zeros(0, dtype=np.int64)
+            for k, w in zip(n, width, strict=True)
+        ]
+
+
+class ExpectedDraws:
+    """Expected values: turns the step into the deterministic mean-field model."""
+
+    dtype = np.float64
+
+    def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
+        return n * p
+
+    def poisson(self, name: str, lam: FloatArray) -> Array:
+        return np.asarray(lam, dtype=np.float64)
+
+    def spread(self, name: str, n: Array, width: NDArray[np.int64]) -> list[Array]:
+        return [
+            np.full(int(w), float(k) / int(w)) if w > 0 else np.zeros(0)
+            for k, w in zip(n, width, strict=True)
+        ]

@@ -1,0 +1,422 @@
+"""One block of replicates, day by day: the model's semantics in one readable place.
+
+Order of events within day ``t`` (see ``docs/model.md``, which the reference
+implementation in ``tests/reference/`` follows independently):
+
+1. **Pools** gain their daily replenishment and any widening dated ``t``.
+2. **Exits** are drawn from the start-of-day deployed: each deployed person leaves
+   with competing daily probabilities (killed, wounded, missing, deserted, refused,
+   early termination once past the minimum service); the wounded either go to
+   recovery or are discharged.
+3. **Returns**: each person recovering at the start of the day returns to duty with
+   probability ``1 / mean recovery days`` (so nobody wounded today returns today).
+4. **Ageing**: everyone's service age grows by one day. People reaching their term
+   leave (``expired`` or ``released``) unless renewed; under stop-loss they are held
+   instead, and leave (or renew) on the day stop-loss ends.
+5. **Enlistment**: recruits join at age 0 (series: Poisson; behavioural: binomial
+   from the pool; mobilisation waves: those called, less evaders).
+6. **Graduation**: people whose age has just reached the training length deploy,
+   except those who withdraw.
+7. **Renewals and transfers** are placed at their new contract ages.
+8. End-of-day stocks, the day's flows and costs are recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forcegen.engine.compile import ChannelPlan, Plan
+from forcegen.engine.draws import Array, Draws
+from forcegen.scenario.model import EXIT_CAUSES, HAZARD_CAUSES
+
+__all__ = [
+    "COST_KINDS",
+    "INFLOW_KINDS",
+    "TRANSITION_KINDS",
+    "BlockOutput",
+    "simulate_block",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+INFLOW_KINDS = ("recruited", "transferred")
+TRANSITION_KINDS = ("deployed", "wounded", "returned", "renewed", "evaded")
+COST_KINDS = (
+    "salary",
+    "sign_up_bonus",
+    "deployment_bonus",
+    "death_compensation",
+    "wound_compensation",
+)
+_CAUSE = {c: i for i, c in enumerate(EXIT_CAUSES)}
+# Causes drawn from the aggregated "other exits" of the deployed, in this order.
+_SPLIT_CAUSES = ("killed", "wounded_discharged", "missing", "deserted", "refused", "terminated")
+_K, _W, _M, _D, _R = (HAZARD_CAUSES.index(c) for c in HAZARD_CAUSES)
+
+
+@dataclass
+class BlockOutput:
+    """Daily series of one block, each ``(R, T, ...)``; see docs/architecture.md."""
+
+    strength: Array  # (R, T, C, 3) training, deployed, recovering
+    inflow: Array  # (R, T, C, 2)
+    outflow: Array  # (R, T, C, 10)
+    transition: Array  # (R, T, C, 5)
+    pool: Array  # (R, T, P)
+    cost: FloatArray  # (R, T, C, 5) paid
+    unpaid: FloatArray  # (R, T, C, 5)
+
+
+@dataclass
+class _Ages:
+    """How a channel's age slots map onto hazard *segments*, fixed for a block.
+
+    Within a segment every deployed person faces the same daily exit probabilities,
+    so probabilities are computed per (replicate, segment) and gathered per slot.
+    Segments: one per (service-multiplier interval, eligible for early termination),
+    plus a last one for training (no exits).
+    """
+
+    training: NDArray[np.bool_]  # (R, N)
+    first_deployed: int  # smallest training length in the block: slots below never exit
+    segment: IntArray  # (R, N) flat index replicate * S + segment
+    segment_multiplier: FloatArray  # (R, S) combat-hazard multiplier
+    segment_eligible: FloatArray  # (R, S) 1 where early termination applies
+    segment_deployed: FloatArray  # (R, S) 0 for the training segment
+
+
+def _ages(ch: ChannelPlan, breakpoints: list[int]) -> _Ages:
+    runs, n = ch.service_multiplier.shape
+    age = np.arange(n)[None, :]
+    tail = age == n - 1
+    training = np.broadcast_to(age < ch.training_days[:, None], (runs, n))
+    eligible = (age >= ch.min_service_days[:, None]) | tail
+    interval = np.searchsorted(np.asarray(breakpoints, dtype=np.int64), age, side="right")
+    interval = np.where(tail, len(breakpoints), interval)
+    n_seg = (len(breakpoints) + 1) * 2 + 1
+    segment = np.where(training, n_seg - 1, interval * 2 + eligible).astype(np.int64)
+    seg_mult = np.ones((runs, n_seg))
+    lower = 0
+    for k, upper in enumerate(breakpoints):
+        inside = np.flatnonzero((age[0] >= lower) & (age[0] < upper) & ~tail[0])
+        if inside.size:
+            seg_mult[:, 2 * k : 2 * k + 2] = ch.service_multiplier[:, inside[0], None]
+        lower = upper
+    seg_elig = np.tile(np.array([0.0, 1.0] * (len(breakpoints) + 1) + [0.0]), (runs, 1))
+    seg_dep = np.ones((runs, n_seg))
+    seg_dep[:, -1] = 0.0
+    return _Ages(
+        training=training,
+        first_deployed=int(ch.training_days.min()),
+        segment=segment + (np.arange(runs)[:, None] * n_seg),
+        segment_multiplier=seg_mult,
+        segment_eligible=seg_elig,
+        segment_deployed=seg_dep,
+    )
+
+
+def _split(draws: Draws, name: str, n: Array, probs: FloatArray) -> Array:
+    """Multinomial split of ``n`` (shape ``X``) over the last axis of ``probs`` (``X + (K,)``),
+    whose rows need not be normalised; by sequential conditional binomials."""
+    total = probs.sum(axis=-1)
+    out = []
+    remaining = n
+    left = total
+    for k in range(probs.shape[-1] - 1):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(left > 0, probs[..., k] / left, 0.0)
+        got = draws.binomial(f"{name}/{k}", remaining, np.clip(p, 0.0, 1.0))
+        out.append(got)
+        remaining = remaining - got
+        left = left - probs[..., k]
+    out.append(remaining)
+    return np.stack(out, axis=-1)
+
+
+def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
+    """Place the initial force over ages: training spread over training ages; deployed
+    and recovering spread over the rest of the term (into the tail when indefinite)."""
+    runs = svc.shape[0]
+    rows = np.arange(runs)
+    as_count = np.rint if draws.dtype is np.int64 else np.asarray
+    lo = ch.training_days
+    if ch.term_days is None:
+        svc[:, ch.tail] += as_count(ch.initial_deployed).astype(draws.dtype)
+        rec[:, ch.tail] += as_count(ch.initial_recovering).astype(draws.dtype)
+        hi = lo
+    else:
+        hi = ch.term_days
+    for target, amount, start, stop, name in (
+        (svc, ch.initial_training, np.zeros(runs, dtype=np.int64), lo, "training"),
+        (svc, ch.initial_deployed, lo, hi, "deployed"),
+        (rec, ch.initial_recovering, lo, hi, "recovering"),
+    ):
+        width = stop - start
+        if ch.term_days is None and name != "training":
+            continue
+        parts = draws.spread(
+            f"{ch.id}/initial/{name}", as_count(amount).astype(draws.dtype), width
+        )
+        for r in rows:
+            target[r, start[r] : stop[r]] += parts[r]
+
+
+def _age_one_day(a: Array) -> None:
+    a[:, -1] += a[:, -2]
+    a[:, 1:-1] = a[:, :-2]
+    a[:, 0] = 0
+
+
+def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOutput:
+    """Simulate one block of replicates over the horizon.
+
+    Args:
+        plan: The compiled block (see :func:`forcegen.engine.compile.compile_block`).
+        draws: Stochastic or expected draws.
+        breakpoints: ``until_day`` of the scenario's service multipliers, increasing.
+    """
+    R, T = plan.runs, plan.days
+    C, P = len(plan.channels), len(plan.pools)
+    dtype = draws.dtype
+    integer = dtype is np.int64
+    count_dtype = np.int32 if integer else np.float64
+    cost_dtype = np.float32 if integer else np.float64
+    out = BlockOutput(
+        strength=np.zeros((R, T, C, 3), dtype=count_dtype),
+        inflow=np.zeros((R, T, C, len(INFLOW_KINDS)), dtype=count_dtype),
+        outflow=np.zeros((R, T, C, len(EXIT_CAUSES)), dtype=count_dtype),
+        transition=np.zeros((R, T, C, len(TRANSITION_KINDS)), dtype=count_dtype),
+        pool=np.zeros((R, T, P), dtype=count_dtype),
+        cost=np.zeros((R, T, C, len(COST_KINDS)), dtype=cost_dtype),
+        unpaid=np.zeros((R, T, C, len(COST_KINDS)), dtype=cost_dtype),
+    )
+    rows = np.arange(R)
+    svc = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
+    rec = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
+    ages = [_ages(ch, breakpoints) for ch in plan.channels]
+    for ch in plan.channels:
+        _initial(draws, ch, svc[ch.index], rec[ch.index])
+
+    pool = np.zeros((R, max(P, 1)), dtype=dtype)
+    ever = np.zeros((R, max(P, 1)), dtype=np.float64)
+    for pl in plan.pools:
+        start = np.rint(pl.initial) if integer else pl.initial
+        pool[:, pl.index] = start
+        ever[:, pl.index] = start
+    widen = {pl.index: dict(pl.widen) for pl in plan.pools}
+
+    for t in range(T):
+        # 1. pools
+        for pl in plan.pools:
+            add = draws.poisson(f"pool/{pl.id}/replenish", pl.replenish.at(t))
+            if t in widen[pl.index]:
+                extra = widen[pl.index][t]
+                add = add + (np.rint(extra).astype(dtype) if integer else extra)
+            pool[:, pl.index] += add
+            ever[:, pl.index] += add
+
+        renewals: list[tuple[int, int, Array, Array]] = []
+        for ch in plan.channels:
+            c = ch.index
+            s, rc, ag = svc[c], rec[c], ages[c]
+            o_out = out.outflow[:, t, c]
+            o_tr = out.transition[:, t, c]
+            name = ch.id
+
+            # 2-3. returns and exits, both drawn from start-of-day numbers (so nobody
+            # wounded today returns today, and nobody returning today is exposed today)
+            lo = ag.first_deployed  # slots below it hold trainees only
+            back = draws.binomial(f"{name}/returned", rc[:, lo:], ch.recovery_rate[:, None])
+
+            h = ch.hazards.at(t)
+            ret_p = ch.return_probability.at(t)
+            term_rate = ch.early_termination.at(t)
+            sm, se = ag.segment_multiplier, ag.segment_eligible
+            # Daily exit probabilities per (replicate, segment), by cause; the wounded
+            # are split into those who will return and those discharged.
+            probs = np.stack(
+                [
+                    h[:, _K, None] * sm,
+                    (h[:, _W] * (1.0 - ret_p))[:, None] * sm,
+                    h[:, _M, None] * sm,
+                    np.broadcast_to(h[:, _D, None], sm.shape),
+                    np.broadcast_to(h[:, _R, None], sm.shape),
+                    term_rate[:, None] * se,
+                    (h[:, _W] * ret_p)[:, None] * sm,
+                ],
+                axis=-1,
+            ) * ag.segment_deployed[..., None]
+            p_exit = np.minimum(probs.sum(axis=-1), 1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p_back = np.where(p_exit > 0, probs[..., -1] / p_exit, 0.0)
+            # Per age slot (deployed slots only): how many leave, and of those how many
+            # are wounded who will return; the rest are attributed to causes in bulk.
+            slots = ag.segment[:, lo:]
+            exits = draws.binomial(f"{name}/exits", s[:, lo:], p_exit.ravel()[slots])
+            wounded_back = draws.binomial(f"{name}/wounded", exits, p_back.ravel()[slots])
+            s[:, lo:] += back - exits
+            rc[:, lo:] += wounded_back - back
+            o_tr[:, 2] += back.sum(axis=1)
+            other = exits - wounded_back
+            by_segment = np.bincount(
+                slots.ravel(), weights=other.ravel().astype(np.float64), minlength=probs[..., 0].size
+            ).reshape(R, -1)
+            if integer:
+                by_segment = np.rint(by_segment).astype(np.int64)
+            by_cause = _split(draws, f"{name}/cause", by_segment, probs[..., :-1]).sum(axis=1)
+            for k, cause in enumerate(_SPLIT_CAUSES):
+                o_out[:, _CAUSE[cause]] += by_cause[:, k]
+            wounded_total = wounded_back.sum(axis=1) + by_cause[:, 1]
+            o_tr[:, 1] += wounded_total
+
+            # 4. ageing and term end
+            _age_one_day(s)
+            _age_one_day(rc)
+            if ch.term_days is not None:
+                at_term_s = s[rows, ch.term_days].copy()
+                at_term_r = rc[rows, ch.term_days].copy()
+                s[rows, ch.term_days] = 0
+                rc[rows, ch.term_days] = 0
+                if ch.stop_loss[t]:
+                    s[:, ch.tail] += at_term_s
+                    rc[:, ch.tail] += at_term_r
+                else:
+                    at_term_s = at_term_s + s[:, ch.tail]
+                    at_term_r = at_term_r + rc[:, ch.tail]
+                    s[:, ch.tail] = 0
+                    rc[:, ch.tail] = 0
+                    renew_p = ch.renewal_probability.at(t)
+                    ren_s = draws.binomial(f"{name}/renew", at_term_s, renew_p)
+                    ren_r = draws.binomial(f"{name}/renew-recovering", at_term_r, renew_p)
+                    leaving = at_term_s - ren_s + at_term_r - ren_r
+                    o_out[:, _CAUSE[ch.term_end_cause]] += leaving
+                    if ch.renew_into == c:
+                        o_tr[:, 3] += ren_s + ren_r
+                    else:
+                        o_out[:, _CAUSE["transferred"]] += ren_s + ren_r
+                    renewals.append((c, ch.renew_into, ren_s, ren_r))
+
+            # 5. enlistment
+            recruits = _enlist(draws, ch, t, pool, ever)
+            called_in, evaded = _mobilise(draws, ch, t, pool)
+            joined = recruits + called_in
+            s[:, 0] += joined
+            o_tr[:, 4] += evaded
+
+            # 6. graduation
+            grads = s[rows, ch.training_days].copy()
+            withdrew = draws.binomial(f"{name}/withdraw", grads, ch.withdrawal.at(t))
+            s[rows, ch.training_days] -= withdrew
+            deployed_today = grads - withdrew
+            o_out[:, _CAUSE["withdrawn"]] += withdrew
+            o_tr[:, 0] += deployed_today
+
+            out.inflow[:, t, c, 0] += joined
+
+            # costs (promised), split into paid and unpaid
+            killed = by_cause[:, 0]
+            promised = np.stack(
+                [
+                    np.zeros(R),  # salaries are added after the day's stocks are final
+                    joined * ch.sign_up_bonus.at(t),
+                    deployed_today * ch.deployment_bonus.at(t),
+                    killed * ch.death_compensation.at(t),
+                    wounded_total * ch.wound_compensation.at(t),
+                ],
+                axis=-1,
+            )
+            out.cost[:, t, c] += promised
+        # 7. renewals and transfers, placed after graduation so they are not counted
+        # as graduates: a renewal restarts the contract clock at the channel's renewal
+        # age; a transfer joins the target channel just past its training.
+        for source, target, ren_s, ren_r in renewals:
+            tgt = plan.channels[target]
+            if source == target:
+                age = tgt.renew_age
+            else:
+                age = tgt.training_days
+                if tgt.term_days is not None:
+                    age = np.minimum(age, tgt.term_days - 1)
+                out.inflow[:, t, target, 1] += ren_s + ren_r
+            svc[target][rows, age] += ren_s
+            rec[target][rows, age] += ren_r
+
+        # 8. record stocks and salaries
+        for ch in plan.channels:
+            c = ch.index
+            s, rc, ag = svc[c], rec[c], ages[c]
+            training = s[:, : ch.training_days.max()].sum(axis=1, where=ag.training[:, : ch.training_days.max()])
+            total = s.sum(axis=1)
+            recovering = rc.sum(axis=1)
+            out.strength[:, t, c, 0] = training
+            out.strength[:, t, c, 1] = total - training
+            out.strength[:, t, c, 2] = recovering
+            out.cost[:, t, c, 0] = (total + recovering) * ch.salary_per_day.at(t)
+            paid = ch.paid_share.at(t)[:, None]
+            out.unpaid[:, t, c] = out.cost[:, t, c] * (1.0 - paid)
+            out.cost[:, t, c] *= paid
+        out.pool[:, t] = pool[:, :P]
+    return out
+
+
+def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray) -> Array:
+    """Voluntary recruits today (people), removed from the channel's pool."""
+    runs = pool.shape[0]
+    if not ch.active[t] or ch.model == "mobilisation":
+        return np.zeros(runs, dtype=draws.dtype)
+    name = f"{ch.id}/enlist"
+    if ch.model == "series":
+        assert ch.recruits_per_day is not None
+        n = draws.poisson(name, ch.recruits_per_day.at(t))
+        if ch.pool >= 0:
+            n = np.minimum(n, pool[:, ch.pool])
+    else:
+        assert ch.base_rate is not None
+        eligible = pool[:, ch.pool]
+        remaining_share = np.where(
+            ever[:, ch.pool] > 0, eligible / np.maximum(ever[:, ch.pool], 1e-300), 0.0
+        )
+        rate = ch.base_rate.at(t) * np.clip(remaining_share, 0.0, 1.0) ** ch.depletion_exponent
+        rate = rate * ch.paid_share.at(t) ** ch.reputation_elasticity
+        if ch.wage_per_month is not None:
+            wage = ch.wage_per_month.at(t)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(wage > 0, ch.monthly_pay.at(t) / wage, 1.0)
+            rate = rate * np.maximum(ratio, 0.0) ** ch.pay_elasticity
+        n = draws.binomial(name, eligible, np.clip(rate, 0.0, 1.0))
+    if ch.pool >= 0:
+        pool[:, ch.pool] -= n
+    return n
+
+
+def _mobilise(draws: Draws, ch: ChannelPlan, t: int, pool: Array) -> tuple[Array, Array]:
+    """People joining through mobilisation waves today, and those who evaded.
+
+    A wave of ``size`` people over ``duration`` days calls the same number each day
+    (integers in the stochastic mode, summing to the size); each person called joins
+    unless they evade. Everyone called leaves the pool, evaders included."""
+    runs = pool.shape[0]
+    joined_total = np.zeros(runs, dtype=draws.dtype)
+    evaded_total = np.zeros(runs, dtype=draws.dtype)
+    for k, wave in enumerate(ch.waves):
+        step = t - wave.start_day
+        if step < 0 or np.all(step >= wave.duration):
+            continue
+        share_now = np.clip((step + 1) / wave.duration, 0.0, 1.0)
+        share_before = np.clip(step / wave.duration, 0.0, 1.0)
+        if draws.dtype is np.int64:
+            called = np.floor(wave.size * share_now) - np.floor(wave.size * share_before)
+            called = called.astype(np.int64)
+        else:
+            called = wave.size * (share_now - share_before)
+        if ch.pool >= 0:
+            called = np.minimum(called, pool[:, ch.pool])
+            pool[:, ch.pool] -= called
+        joined = draws.binomial(f"{ch.id}/wave{k}", called, 1.0 - wave.evasion)
+        joined_total = joined_total + joined
+        evaded_total = evaded_total + (called - joined)
+    return joined_total, evaded_total

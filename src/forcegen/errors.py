@@ -1,0 +1,70 @@
+"""One exception hierarchy for everything a user can get wrong.
+
+The CLI turns any :class:`ForcegenError` into located messages on stderr and exit
+code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ForcegenError",
+    "Problem",
+    "ScenarioError",
+    "StoreError",
+    "UsageError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One located problem in a user's input.
+
+    Attributes:
+        file: Path of the file as the user named it (or ``<string>``).
+        line: 1-based line number, or 0 when the problem concerns the file as a whole.
+        column: 1-based column number, or 0 when unknown.
+        field: Dotted path of the offending field (``channels[0].contract.term_days``),
+            or ``""`` for the document itself.
+        message: What was found and what was expected.
+        severity: ``"error"`` or ``"warning"``.
+    """
+
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+    severity: str = "error"
+
+    def format(self) -> str:
+        """Render as ``FILE:LINE:COL: field.path: message`` (the format editors parse)."""
+        where = self.field or "<document>"
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}:{self.column}: {where}: {prefix}{self.message}"
+
+
+class ForcegenError(Exception):
+    """Base class of every error caused by user input rather than by a bug."""
+
+
+@dataclass
+class ScenarioError(ForcegenError):
+    """A scenario (or a file it includes) is invalid; carries every problem found."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return "\n".join(p.format() for p in self.problems)
+
+
+class StoreError(ForcegenError):
+    """The results store cannot be opened, read or written as asked."""
+
+
+class UsageError(ForcegenError):
+    """A command or API call was given arguments that do not fit together."""

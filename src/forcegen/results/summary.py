@@ -1,0 +1,144 @@
+"""Headline numbers of a result, each with its band across replicates."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forcegen.scenario.model import EXIT_CAUSES
+
+if TYPE_CHECKING:
+    from forcegen.results.result import Result
+
+__all__ = ["Band", "Summary", "summarise"]
+
+
+@dataclass(frozen=True)
+class Band:
+    """Median and a central interval across replicates."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: NDArray[np.float64], q: tuple[float, float]) -> Band:
+        """Band of per-replicate ``values``."""
+        lo, med, hi = np.quantile(values, [q[0], 0.5, q[1]])
+        return cls(float(med), float(lo), float(hi))
+
+    def format(self, digits: int = 0) -> str:
+        """``median [low–high]`` with thousands separators."""
+        f = f"{{:,.{digits}f}}"
+        return f"{f.format(self.median)} [{f.format(self.low)}–{f.format(self.high)}]"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Headline answers of one ensemble.
+
+    Attributes:
+        scenario: Scenario name.
+        runs: Replicates.
+        end_date: Last simulated day.
+        q: Quantiles of the bands, e.g. (0.05, 0.95).
+        strength_start: Deployed strength at the end of the first day (people).
+        strength_end: Deployed strength at the horizon (people).
+        in_service_end: Everyone in service at the horizon: training + deployed +
+            recovering (people).
+        strength_end_by_channel: Channel → deployed strength at the horizon.
+        recruits_by_channel: Channel → cumulative recruits over the horizon (people).
+        losses_by_cause: Exit cause → cumulative exits over the horizon (people).
+        cost_paid: Total payments made over the horizon (scenario currency).
+        cost_unpaid: Total promised but not paid (scenario currency).
+        currency: The scenario's currency.
+    """
+
+    scenario: str
+    runs: int
+    mode: str
+    seed: int
+    end_date: str
+    q: tuple[float, float]
+    strength_start: Band
+    strength_end: Band
+    in_service_end: Band
+    strength_end_by_channel: dict[str, Band]
+    recruits_by_channel: dict[str, Band]
+    losses_by_cause: dict[str, Band]
+    cost_paid: Band
+    cost_unpaid: Band
+    currency: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) rows in display order."""
+        pct = f"{self.q[0]:.0%}–{self.q[1]:.0%}"
+        rows = [
+            (f"Deployed strength on {self.end_date} (median [{pct}])", self.strength_end.format()),
+            ("Deployed strength at start", self.strength_start.format()),
+            ("In service at horizon (training + deployed + recovering)",
+             self.in_service_end.format()),
+        ]
+        rows += [(f"  deployed, {ch}", b.format()) for ch, b in self.strength_end_by_channel.items()]
+        rows += [(f"Recruits, {ch} (cumulative)", b.format()) for ch, b in self.recruits_by_channel.items()]
+        rows += [
+            (f"Exits, {cause} (cumulative)", b.format())
+            for cause, b in self.losses_by_cause.items()
+            if b.high > 0
+        ]
+        rows += [
+            (f"Cost paid ({self.currency}, total)", self.cost_paid.format()),
+            (f"Promised but unpaid ({self.currency}, total)", self.cost_unpaid.format()),
+        ]
+        return rows
+
+    def to_html(self) -> str:
+        """A small HTML table (notebooks)."""
+        body = "".join(
+            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{html.escape(v)}</td></tr>"
+            for k, v in self.rows()
+        )
+        head = (
+            f"<b>{html.escape(self.scenario)}</b>: {self.runs} runs, {self.mode}, "
+            f"seed {self.seed}"
+        )
+        return f"<div>{head}<table>{body}</table></div>"
+
+
+def summarise(result: Result, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
+    """Compute the :class:`Summary` of ``result``."""
+    deployed = result.total("strength", categories="deployed")
+    everyone = result.total("strength")
+    by_channel = {
+        ch: Band.of(result.total("strength", channels=ch, categories="deployed")[:, -1], q)
+        for ch in result.channels
+    }
+    recruits = {
+        ch: Band.of(result.total("inflow", channels=ch, categories="recruited").sum(axis=1), q)
+        for ch in result.channels
+    }
+    losses = {
+        cause: Band.of(result.total("outflow", categories=cause).sum(axis=1), q)
+        for cause in EXIT_CAUSES
+    }
+    return Summary(
+        scenario=result.scenario.name,
+        runs=result.runs,
+        mode=result.mode,
+        seed=result.seed,
+        end_date=str(result.end_date),
+        q=q,
+        strength_start=Band.of(deployed[:, 0], q),
+        strength_end=Band.of(deployed[:, -1], q),
+        in_service_end=Band.of(everyone[:, -1], q),
+        strength_end_by_channel=by_channel,
+        recruits_by_channel=recruits,
+        losses_by_cause=losses,
+        cost_paid=Band.of(result.total("cost").sum(axis=1), q),
+        cost_unpaid=Band.of(result.total("unpaid").sum(axis=1), q),
+        currency=result.scenario.currency,
+    )

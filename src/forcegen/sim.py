@@ -1,0 +1,133 @@
+"""The one-line path: ``fg.Sim(fg.load("russia-2022-covert"), runs=1000, seed=1).run()``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forcegen._version import __version__
+from forcegen.engine.simulate import BlockRun, Mode, run_block
+from forcegen.engine.streams import blocks_for
+from forcegen.errors import UsageError
+from forcegen.results.result import Result
+from forcegen.scenario.load import load_scenario, scenario_hash
+from forcegen.scenario.model import Scenario
+
+__all__ = ["Sim", "load"]
+
+FloatArray = NDArray[np.float64]
+Progress = Callable[[int, int], None]
+"""Called as ``progress(blocks_done, blocks_total)`` after each block."""
+
+
+def load(source: str | Path) -> Scenario:
+    """Load a scenario from a YAML file or a built-in name (see ``forcegen scenarios``)."""
+    return load_scenario(source)
+
+
+class Sim:
+    """An ensemble simulation of one scenario.
+
+    Args:
+        scenario: A :class:`Scenario`, a YAML path or a built-in name.
+        runs: Number of replicates.
+        seed: Seed; with the scenario and the package version it determines the result.
+        mode: ``"stochastic"`` (integer people, random transitions) or ``"mean-field"``
+            (the same equations in expectation).
+        sample_parameters: Draw uncertain parameters once per replicate (default);
+            otherwise use their expected values, so bands show chance alone.
+        given: Parameter name → values for every replicate, overriding sampling.
+        given_quantiles: Parameter name → quantiles in (0, 1) for every replicate.
+        workers: Local worker processes (Dask); None or 1 runs in this process.
+        scheduler: Address of an existing Dask scheduler (``tcp://host:port``).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        *,
+        runs: int = 100,
+        seed: int = 0,
+        mode: Mode = "stochastic",
+        sample_parameters: bool = True,
+        given: Mapping[str, FloatArray] | None = None,
+        given_quantiles: Mapping[str, FloatArray] | None = None,
+        workers: int | None = None,
+        scheduler: str | None = None,
+    ) -> None:
+        if runs < 1:
+            raise UsageError(f"runs must be at least 1, got {runs}")
+        if seed < 0:
+            raise UsageError(f"seed must be a non-negative integer, got {seed}")
+        if mode not in ("stochastic", "mean-field"):
+            raise UsageError(f"mode must be 'stochastic' or 'mean-field', got {mode!r}")
+        self.scenario = scenario if isinstance(scenario, Scenario) else load(scenario)
+        self.runs = runs
+        self.seed = seed
+        self.mode: Mode = mode
+        self.sample_parameters = sample_parameters
+        self.given = dict(given or {})
+        self.given_quantiles = dict(given_quantiles or {})
+        self.workers = workers
+        self.scheduler = scheduler
+        self.result: Result | None = None
+
+    @property
+    def blocks(self) -> int:
+        """Number of replicate blocks simulated (the last one may be partly discarded)."""
+        return blocks_for(self.runs)
+
+    def run_one_block(self, block: int) -> BlockRun:
+        """Simulate one block (what a worker does)."""
+        return run_block(
+            self.scenario,
+            seed=self.seed,
+            block=block,
+            mode=self.mode,
+            sample_parameters=self.sample_parameters,
+            given=self.given or None,
+            given_quantiles=self.given_quantiles or None,
+        )
+
+    def run(self, progress: Progress | None = None) -> Result:
+        """Simulate every block and assemble the :class:`Result`."""
+        start = time.perf_counter()
+        if (self.workers or 1) > 1 or self.scheduler:
+            from forcegen.distributed import run_blocks_distributed
+
+            blocks = run_blocks_distributed(self, progress=progress)
+        else:
+            blocks = []
+            for b in range(self.blocks):
+                blocks.append(self.run_one_block(b))
+                if progress is not None:
+                    progress(b + 1, self.blocks)
+        blocks.sort(key=lambda br: br.block)
+        self.result = assemble(self, blocks, time.perf_counter() - start)
+        return self.result
+
+
+def assemble(sim: Sim, blocks: list[BlockRun], elapsed: float) -> Result:
+    """Join block runs (sorted by block) into a :class:`Result`."""
+    uncertain = set(blocks[0].parameters.quantiles) | set(sim.given) | set(sim.given_quantiles)
+    parameters = {
+        name: np.concatenate([b.parameters.values[name] for b in blocks], axis=0)[: sim.runs]
+        for name in sorted(uncertain)
+    }
+    return Result.from_blocks(
+        [b.output for b in blocks],
+        sim.runs,
+        scenario=sim.scenario,
+        scenario_hash=scenario_hash(sim.scenario),
+        seed=sim.seed,
+        version=__version__,
+        mode=sim.mode,
+        sample_parameters=sim.sample_parameters,
+        parameters=parameters,
+        elapsed_seconds=elapsed,
+    )
+
