@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from forcegen._version import __version__
 from forcegen.engine.simulate import BlockRun, Mode, run_block
-from forcegen.engine.streams import blocks_for
+from forcegen.engine.streams import BLOCK_SIZE, blocks_for
 from forcegen.errors import UsageError
 from forcegen.results.result import Result
 from forcegen.scenario.load import load_scenario, scenario_hash
@@ -91,6 +91,7 @@ class Sim:
             sample_parameters=self.sample_parameters,
             given=self.given or None,
             given_quantiles=self.given_quantiles or None,
+            rows=min(BLOCK_SIZE, self.runs - block * BLOCK_SIZE),
         )
 
     def run(self, progress: Progress | None = None) -> Result:
@@ -130,4 +131,3 @@ def assemble(sim: Sim, blocks: list[BlockRun], elapsed: float) -> Result:
         parameters=parameters,
         elapsed_seconds=elapsed,
     )
-

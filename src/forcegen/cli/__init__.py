@@ -25,7 +25,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+# Recent Typer versions vendor click: their usage errors are not click.ClickException.
+_USAGE_ERRORS: tuple[type[Exception], ...] = (
+    click.ClickException,
+    getattr(typer, "TyperException", click.ClickException),
+)
 
 
 def _register_commands() -> None:
@@ -46,15 +52,22 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``forcegen`` console script."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode, `--help` and `typer.Exit(n)` return their exit code.
+        code = app(args=argv, standalone_mode=False)
     except ForcegenError as exc:
         report_error(exc)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         err_console.print("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except _USAGE_ERRORS as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {exc}", markup=False)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        sys.exit(code)

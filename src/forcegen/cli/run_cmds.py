@@ -1,4 +1,8 @@
-"""``forcegen run`` and ``forcegen demo``: simulate a scenario and print its summary."""
+"""``forcegen run`` and ``forcegen demo``: simulate a scenario and print its summary.
+
+``run`` also saves the result in the results store (``--store``, default
+``forcegen.duckdb`` in the current directory; ``--no-store`` to skip it).
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,27 @@ from rich.table import Table
 from forcegen.cli import app
 from forcegen.engine.simulate import Mode
 from forcegen.results.result import Result
+from forcegen.results.store import DEFAULT_PATH, Store
 from forcegen.results.summary import Summary
 from forcegen.scenario.evidence import evidence_status_line
+from forcegen.scenario.load import load_scenario_with_warnings
 from forcegen.sim import Sim
 
-__all__ = ["run", "summary_table"]
+__all__ = ["StoreOption", "run", "summary_table"]
 
 console = Console(highlight=False)
 
 DEMO_SCENARIO = "russia-2022-covert"
+
+StoreOption = Annotated[
+    Path,
+    typer.Option(
+        "--store",
+        envvar="FORCEGEN_STORE",
+        help="Results store (a DuckDB file).",
+        show_default=True,
+    ),
+]
 
 
 def summary_table(summary: Summary) -> Table:
@@ -80,13 +96,24 @@ def run(
         typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    store: StoreOption = DEFAULT_PATH,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not save the run in the results store.")
+    ] = False,
+    label: Annotated[
+        str | None, typer.Option(help="Text saved with the run (shown by `forcegen runs`).")
+    ] = None,
 ) -> None:
-    """Simulate a scenario and print the summary: strength, recruits, losses, cost."""
+    """Simulate a scenario, print the summary (strength, recruits, losses, cost) and save
+    the run in the results store."""
     if mode not in ("stochastic", "mean-field"):
         raise typer.BadParameter("expected 'stochastic' or 'mean-field'", param_hint="--mode")
     chosen: Mode = "stochastic" if mode == "stochastic" else "mean-field"
+    # Loaded here rather than by Sim (same call, same defaults) to keep the YAML text
+    # for the store.
+    loaded = load_scenario_with_warnings(scenario)
     sim = Sim(
-        scenario,
+        loaded.scenario,
         runs=runs,
         seed=seed,
         mode=chosen,
@@ -103,6 +130,9 @@ def run(
 
         path = write_result_dir(result, out)
         console.print(f"wrote {path}/series.parquet and {path}/run.json")
+    if not no_store:
+        run_id = Store(store).save(result, label=label, scenario_text=loaded.source_text or None)
+        console.print(f"saved as run {run_id} in {store} (forcegen show {run_id})")
 
 
 @app.command()

@@ -85,7 +85,9 @@ class Schedule:
         """``fn`` applied segment by segment to several schedules (union of breakpoints)."""
         keys = np.stack([p.day_step for p in parts], axis=1)
         combos, day_step = np.unique(keys, axis=0, return_inverse=True)
-        columns = [fn(*(p.values[:, k] for p, k in zip(parts, combo, strict=True))) for combo in combos]
+        columns = [
+            fn(*(p.values[:, k] for p, k in zip(parts, combo, strict=True))) for combo in combos
+        ]
         return Schedule(np.stack(columns, axis=1), day_step.reshape(-1).astype(np.int64))
 
 
@@ -267,9 +269,7 @@ def _pool_plan(res: _Resolver, index: int, pool: object) -> PoolPlan:
     )
 
 
-def _pay_schedules(
-    res: _Resolver, ch: Channel, events: Sequence[ChangePay]
-) -> dict[str, Schedule]:
+def _pay_schedules(res: _Resolver, ch: Channel, events: Sequence[ChangePay]) -> dict[str, Schedule]:
     pay: PayPackage = ch.pay
     rate = _rate_to_scenario(res, pay.currency)
     out: dict[str, Schedule] = {}
@@ -404,9 +404,7 @@ def _channel_plan(
     # Monthly pay the behavioural model compares with the civilian wage: salary plus
     # sign-up bonuses spread over the term (12 months when the term is indefinite).
     term_months = (term if term is not None else np.full(runs, 365)) / DAYS_PER_MONTH
-    monthly_pay = Schedule.combine(
-        lambda s, b: s + b / term_months, salary, sign_up
-    )
+    monthly_pay = Schedule.combine(lambda s, b: s + b / term_months, salary, sign_up)
 
     recovery = losses.recovery
     return ChannelPlan(

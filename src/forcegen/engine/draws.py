@@ -8,7 +8,7 @@ mean-field model. One semantics, two modes.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,14 +17,18 @@ from forcegen.engine.streams import TRANSITION_DOMAIN, stream
 
 __all__ = ["Draws", "ExpectedDraws", "StochasticDraws"]
 
-Array = NDArray[np.float64] | NDArray[np.int64]
+Array = NDArray[Any]
+"""People counts: int64 in the stochastic mode, float64 in the mean-field mode."""
 FloatArray = NDArray[np.float64]
 
 
 class Draws(Protocol):
     """Numbers of people moving, given who could move and with what probability."""
 
-    dtype: type[np.int64] | type[np.float64]
+    @property
+    def dtype(self) -> type[np.int64] | type[np.float64]:
+        """Element type of the counts this mode produces."""
+        ...
 
     def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
         """How many of ``n`` people move when each does with probability ``p``."""
@@ -42,7 +46,10 @@ class Draws(Protocol):
 class StochasticDraws:
     """Integer draws from per-(block, stream name) generators."""
 
-    dtype = np.int64
+    @property
+    def dtype(self) -> type[np.int64]:
+        """Counts are integers."""
+        return np.int64
 
     def __init__(self, seed: int, block: int) -> None:
         self._seed = seed
@@ -75,7 +82,10 @@ class StochasticDraws:
 class ExpectedDraws:
     """Expected values: turns the step into the deterministic mean-field model."""
 
-    dtype = np.float64
+    @property
+    def dtype(self) -> type[np.float64]:
+        """Counts are real numbers."""
+        return np.float64
 
     def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
         return n * p

@@ -39,11 +39,17 @@ def run_block(
     sample_parameters: bool = True,
     given: Mapping[str, FloatArray] | None = None,
     given_quantiles: Mapping[str, FloatArray] | None = None,
+    rows: int | None = None,
 ) -> BlockRun:
     """Simulate replicate block ``block`` of a run seeded with ``seed``.
 
     The result depends only on the arguments (and the package version), which is what
     makes runs split over processes or a Dask cluster identical to a single-process run.
+
+    ``rows`` keeps only the block's first replicates. It is honoured in the mean-field
+    mode only, where replicates draw nothing at random and are independent of each
+    other; stochastic blocks are always simulated whole, because their streams are
+    consumed block-wide.
     """
     params = sample_block(
         scenario,
@@ -53,6 +59,11 @@ def run_block(
         given=given,
         given_quantiles=given_quantiles,
     )
+    if mode == "mean-field" and rows is not None:
+        params = ParameterSet(
+            values={k: v[:rows] for k, v in params.values.items()},
+            quantiles={k: v[:rows] for k, v in params.quantiles.items()},
+        )
     plan = compile_block(scenario, params)
     draws: Draws = StochasticDraws(seed, block) if mode == "stochastic" else ExpectedDraws()
     breakpoints = [m.until_day for m in scenario.losses.service_multipliers]

@@ -158,9 +158,7 @@ def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
         width = stop - start
         if ch.term_days is None and name != "training":
             continue
-        parts = draws.spread(
-            f"{ch.id}/initial/{name}", as_count(amount).astype(draws.dtype), width
-        )
+        parts = draws.spread(f"{ch.id}/initial/{name}", as_count(amount).astype(draws.dtype), width)
         for r in rows:
             target[r, start[r] : stop[r]] += parts[r]
 
@@ -195,8 +193,9 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
         unpaid=np.zeros((R, T, C, len(COST_KINDS)), dtype=cost_dtype),
     )
     rows = np.arange(R)
-    svc = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
-    rec = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
+    # People in service (training or deployed) and recovering, by age slot.
+    svc: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
+    rec: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
     ages = [_ages(ch, breakpoints) for ch in plan.channels]
     for ch in plan.channels:
         _initial(draws, ch, svc[ch.index], rec[ch.index])
@@ -238,18 +237,21 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             sm, se = ag.segment_multiplier, ag.segment_eligible
             # Daily exit probabilities per (replicate, segment), by cause; the wounded
             # are split into those who will return and those discharged.
-            probs = np.stack(
-                [
-                    h[:, _K, None] * sm,
-                    (h[:, _W] * (1.0 - ret_p))[:, None] * sm,
-                    h[:, _M, None] * sm,
-                    np.broadcast_to(h[:, _D, None], sm.shape),
-                    np.broadcast_to(h[:, _R, None], sm.shape),
-                    term_rate[:, None] * se,
-                    (h[:, _W] * ret_p)[:, None] * sm,
-                ],
-                axis=-1,
-            ) * ag.segment_deployed[..., None]
+            probs = (
+                np.stack(
+                    [
+                        h[:, _K, None] * sm,
+                        (h[:, _W] * (1.0 - ret_p))[:, None] * sm,
+                        h[:, _M, None] * sm,
+                        np.broadcast_to(h[:, _D, None], sm.shape),
+                        np.broadcast_to(h[:, _R, None], sm.shape),
+                        term_rate[:, None] * se,
+                        (h[:, _W] * ret_p)[:, None] * sm,
+                    ],
+                    axis=-1,
+                )
+                * ag.segment_deployed[..., None]
+            )
             p_exit = np.minimum(probs.sum(axis=-1), 1.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 p_back = np.where(p_exit > 0, probs[..., -1] / p_exit, 0.0)
@@ -263,7 +265,9 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             o_tr[:, 2] += back.sum(axis=1)
             other = exits - wounded_back
             by_segment = np.bincount(
-                slots.ravel(), weights=other.ravel().astype(np.float64), minlength=probs[..., 0].size
+                slots.ravel(),
+                weights=other.ravel().astype(np.float64),
+                minlength=probs[..., 0].size,
             ).reshape(R, -1)
             if integer:
                 by_segment = np.rint(by_segment).astype(np.int64)
@@ -349,7 +353,9 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
         for ch in plan.channels:
             c = ch.index
             s, rc, ag = svc[c], rec[c], ages[c]
-            training = s[:, : ch.training_days.max()].sum(axis=1, where=ag.training[:, : ch.training_days.max()])
+            training = s[:, : ch.training_days.max()].sum(
+                axis=1, where=ag.training[:, : ch.training_days.max()]
+            )
             total = s.sum(axis=1)
             recovering = rc.sum(axis=1)
             out.strength[:, t, c, 0] = training

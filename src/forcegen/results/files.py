@@ -39,7 +39,9 @@ def provenance(result: Result) -> dict[str, Any]:
         "horizon_days": result.scenario.horizon_days,
         "currency": result.scenario.currency,
         "elapsed_seconds": round(result.elapsed_seconds, 3),
-        "series": {name: {"unit": s.unit, "description": s.description} for name, s in SERIES.items()},
+        "series": {
+            name: {"unit": s.unit, "description": s.description} for name, s in SERIES.items()
+        },
         "parameters": {name: np.asarray(v).tolist() for name, v in result.parameters.items()},
     }
 

@@ -67,9 +67,7 @@ SERIES: dict[str, SeriesSpec] = {
         "Moves inside a channel (deployed, wounded, returned, renewed) and evaders",
     ),
     "pool": SeriesSpec("people", "pool", None, (), "End-of-day eligible people per pool"),
-    "cost": SeriesSpec(
-        "currency per day", "channel", "kind", COST_KINDS, "Payments actually made"
-    ),
+    "cost": SeriesSpec("currency per day", "channel", "kind", COST_KINDS, "Payments actually made"),
     "unpaid": SeriesSpec(
         "currency per day", "channel", "kind", COST_KINDS, "Promised but not paid"
     ),
@@ -105,9 +103,7 @@ class Result:
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def from_blocks(
-        cls, outputs: Sequence[BlockOutput], runs: int, **meta: Any
-    ) -> Result:
+    def from_blocks(cls, outputs: Sequence[BlockOutput], runs: int, **meta: Any) -> Result:
         """Concatenate block outputs (in block order) and keep the first ``runs``."""
         data = {
             name: np.concatenate([getattr(o, name) for o in outputs], axis=0)[:runs]
@@ -241,15 +237,15 @@ class Result:
         frame: dict[str, Any] = {
             "run": run_idx[grids[0]],
             "date": self.dates[grids[1]],
-            "series": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), [name]),
+            "series": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), pd.Index([name])),
         }
-        ent = pd.Categorical.from_codes(grids[2], entities)
-        empty = pd.Categorical.from_codes(np.full(n, -1), [""])
+        ent = pd.Categorical.from_codes(grids[2], pd.Index(entities))
+        empty = pd.Categorical.from_codes(np.full(n, -1), pd.Index([""]))
         frame["channel"] = ent if spec.entity == "channel" else empty
         frame["pool"] = ent if spec.entity == "pool" else empty
         for col in ("state", "cause", "kind"):
             if spec.category == col:
-                frame[col] = pd.Categorical.from_codes(grids[3], cats)
+                frame[col] = pd.Categorical.from_codes(grids[3], pd.Index(cats))
             else:
                 frame[col] = empty
         frame["value"] = arr.reshape(-1)

@@ -80,11 +80,18 @@ class Summary:
         rows = [
             (f"Deployed strength on {self.end_date} (median [{pct}])", self.strength_end.format()),
             ("Deployed strength at start", self.strength_start.format()),
-            ("In service at horizon (training + deployed + recovering)",
-             self.in_service_end.format()),
+            (
+                "In service at horizon (training + deployed + recovering)",
+                self.in_service_end.format(),
+            ),
         ]
-        rows += [(f"  deployed, {ch}", b.format()) for ch, b in self.strength_end_by_channel.items()]
-        rows += [(f"Recruits, {ch} (cumulative)", b.format()) for ch, b in self.recruits_by_channel.items()]
+        rows += [
+            (f"  deployed, {ch}", b.format()) for ch, b in self.strength_end_by_channel.items()
+        ]
+        rows += [
+            (f"Recruits, {ch} (cumulative)", b.format())
+            for ch, b in self.recruits_by_channel.items()
+        ]
         rows += [
             (f"Exits, {cause} (cumulative)", b.format())
             for cause, b in self.losses_by_cause.items()
@@ -103,8 +110,7 @@ class Summary:
             for k, v in self.rows()
         )
         head = (
-            f"<b>{html.escape(self.scenario)}</b>: {self.runs} runs, {self.mode}, "
-            f"seed {self.seed}"
+            f"<b>{html.escape(self.scenario)}</b>: {self.runs} runs, {self.mode}, seed {self.seed}"
         )
         return f"<div>{head}<table>{body}</table></div>"
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from forcegen.scenario.params import Param
 
@@ -65,6 +65,7 @@ ClaimStatus = Literal[
 ]
 HazardCause = Literal["killed", "wounded", "missing", "deserted", "refused"]
 HAZARD_CAUSES: tuple[HazardCause, ...] = ("killed", "wounded", "missing", "deserted", "refused")
+_COMBAT_CAUSES: tuple[HazardCause, ...] = ("killed", "wounded", "missing")
 EXIT_CAUSES: tuple[str, ...] = (
     "killed",
     "wounded_discharged",
@@ -85,9 +86,9 @@ ChannelKind = Literal[
 ]
 
 
-def P(unit: str, description: str, *, series: bool = True, **kwargs: Any) -> Any:
+def param(unit: str, description: str, *, series: bool = True, **kwargs: Any) -> Any:
     """A :class:`Param` field carrying its unit and whether a dated series is allowed."""
-    extra = {"x-unit": unit, "x-series": series}
+    extra: dict[str, JsonValue] = {"x-unit": unit, "x-series": series}
     return Field(description=f"{description} [{unit}]", json_schema_extra=extra, **kwargs)
 
 
@@ -128,11 +129,11 @@ class Pool(_Model):
 
     id: Identifier
     label: str = ""
-    initial_people: Param = P("people", "Eligible people on the start date", series=False)
-    replenish_per_day: Param = P(
+    initial_people: Param = param("people", "Eligible people on the start date", series=False)
+    replenish_per_day: Param = param(
         "people per day", "People becoming eligible each day", default_factory=_zero
     )
-    reference_wage_per_month: Param | None = P(
+    reference_wage_per_month: Param | None = param(
         "currency per month",
         "Civilian wage the pay package is compared with (behavioural enlistment)",
         default=None,
@@ -147,7 +148,7 @@ class SeriesEnlistment(_Model):
     """Recruits arrive at a given expected daily rate (Poisson), capped by the pool."""
 
     model: Literal["series"]
-    recruits_per_day: Param = P("people per day", "Expected recruits per day")
+    recruits_per_day: Param = param("people per day", "Expected recruits per day")
 
 
 class BehaviouralEnlistment(_Model):
@@ -161,16 +162,16 @@ class BehaviouralEnlistment(_Model):
     """
 
     model: Literal["behavioural"]
-    base_rate_per_day: Param = P(
+    base_rate_per_day: Param = param(
         "probability per day", "Daily enlistment probability per eligible person at pay = wage"
     )
-    pay_elasticity: Param = P("elasticity", "Response of propensity to the pay/wage ratio")
-    depletion_exponent: Param = P(
+    pay_elasticity: Param = param("elasticity", "Response of propensity to the pay/wage ratio")
+    depletion_exponent: Param = param(
         "elasticity",
         "Extra fall in propensity as the pool depletes (the most willing go first)",
         default_factory=_zero,
     )
-    reputation_elasticity: Param = P(
+    reputation_elasticity: Param = param(
         "elasticity",
         "Response of propensity to the share of promised pay actually paid",
         default_factory=_zero,
@@ -196,31 +197,33 @@ class PayPackage(_Model):
     currency: str | None = Field(
         default=None, description="Currency of the amounts; the scenario's when omitted."
     )
-    salary_per_month: Param = P("currency per month", "Monthly salary", default_factory=_zero)
-    sign_up_bonus_federal: Param = P(
+    salary_per_month: Param = param("currency per month", "Monthly salary", default_factory=_zero)
+    sign_up_bonus_federal: Param = param(
         "currency", "Federal one-off bonus per recruit", default_factory=_zero
     )
-    sign_up_bonus_regional: Param = P(
+    sign_up_bonus_regional: Param = param(
         "currency", "Regional one-off bonus per recruit", default_factory=_zero
     )
-    deployment_bonus: Param = P(
+    deployment_bonus: Param = param(
         "currency", "One-off bonus when a recruit deploys", default_factory=_zero
     )
-    death_compensation: Param = P("currency", "Paid per death", default_factory=_zero)
-    wound_compensation: Param = P("currency", "Paid per wounding", default_factory=_zero)
-    paid_share: Param = P("share", "Share of promised payments actually paid", default_factory=_one)
+    death_compensation: Param = param("currency", "Paid per death", default_factory=_zero)
+    wound_compensation: Param = param("currency", "Paid per wounding", default_factory=_zero)
+    paid_share: Param = param(
+        "share", "Share of promised payments actually paid", default_factory=_one
+    )
 
 
 class Contract(_Model):
     """Contract terms. The term counts from signing, so it includes training."""
 
-    term_days: Param | None = P(
+    term_days: Param | None = param(
         "days", "Contract length from signing; omit for indefinite", series=False, default=None
     )
-    renewal_probability: Param = P(
+    renewal_probability: Param = param(
         "probability", "Chance a contract is renewed at term end", default_factory=_zero
     )
-    renewal_term_days: Param | None = P(
+    renewal_term_days: Param | None = param(
         "days",
         "Length of a renewed contract; the original term when omitted",
         series=False,
@@ -229,12 +232,12 @@ class Contract(_Model):
     renew_into: Identifier | None = Field(
         default=None, description="Channel a renewal moves the person to; this one when omitted."
     )
-    early_termination_per_day: Param = P(
+    early_termination_per_day: Param = param(
         "probability per day",
         "Daily chance of leaving through legal early termination",
         default_factory=_zero,
     )
-    min_service_days: Param = P(
+    min_service_days: Param = param(
         "days",
         "Service before early termination is possible",
         series=False,
@@ -249,9 +252,11 @@ class Contract(_Model):
 class InitialForce(_Model):
     """People already in the channel on the start date."""
 
-    training: Param = P("people", "In training", series=False, default_factory=_zero)
-    deployed: Param = P("people", "Deployed", series=False, default_factory=_zero)
-    recovering: Param = P("people", "Recovering from wounds", series=False, default_factory=_zero)
+    training: Param = param("people", "In training", series=False, default_factory=_zero)
+    deployed: Param = param("people", "Deployed", series=False, default_factory=_zero)
+    recovering: Param = param(
+        "people", "Recovering from wounds", series=False, default_factory=_zero
+    )
 
 
 class Channel(_Model):
@@ -268,10 +273,10 @@ class Channel(_Model):
     )
     active: bool = Field(default=True, description="Recruiting on the start date.")
     enlistment: Enlistment
-    training_days: Param = P(
+    training_days: Param = param(
         "days", "Training before deployment", series=False, default_factory=_zero
     )
-    training_withdrawal_probability: Param = P(
+    training_withdrawal_probability: Param = param(
         "probability",
         "Chance a recruit withdraws before deploying (counted at the end of training)",
         default_factory=_zero,
@@ -291,14 +296,14 @@ class ServiceMultiplier(_Model):
     """Combat hazards (killed, wounded, missing) multiplied while service is short."""
 
     until_day: int = Field(gt=0, le=3650, description="Applies while days of service < this.")
-    multiplier: Param = P("multiplier", "Hazard multiplier")
+    multiplier: Param = param("multiplier", "Hazard multiplier")
 
 
 class Recovery(_Model):
     """What happens to the wounded."""
 
-    mean_days: Param = P("days", "Mean recovery time (geometrically distributed)", series=False)
-    return_probability: Param = P(
+    mean_days: Param = param("days", "Mean recovery time (geometrically distributed)", series=False)
+    return_probability: Param = param(
         "probability", "Chance a wounded person returns to duty; the rest are discharged"
     )
 
@@ -306,18 +311,18 @@ class Recovery(_Model):
 class Losses(_Model):
     """Daily exit hazards while deployed (competing probabilities per person per day)."""
 
-    killed_per_day: Param = P("probability per day", "Killed")
-    wounded_per_day: Param = P("probability per day", "Wounded (to recovery or discharge)")
-    missing_per_day: Param = P("probability per day", "Missing or captured")
-    deserted_per_day: Param = P("probability per day", "Deserted", default_factory=_zero)
-    refused_per_day: Param = P("probability per day", "Refused to fight", default_factory=_zero)
-    intensity: Param = P(
+    killed_per_day: Param = param("probability per day", "Killed")
+    wounded_per_day: Param = param("probability per day", "Wounded (to recovery or discharge)")
+    missing_per_day: Param = param("probability per day", "Missing or captured")
+    deserted_per_day: Param = param("probability per day", "Deserted", default_factory=_zero)
+    refused_per_day: Param = param("probability per day", "Refused to fight", default_factory=_zero)
+    intensity: Param = param(
         "multiplier",
         "Calendar intensity (offensives) scaling the hazards below",
         default_factory=_one,
     )
     intensity_applies_to: list[HazardCause] = Field(
-        default_factory=lambda: ["killed", "wounded", "missing"],
+        default_factory=lambda: list(_COMBAT_CAUSES),
         description="Causes scaled by the intensity.",
     )
     service_multipliers: list[ServiceMultiplier] = Field(
@@ -354,11 +359,11 @@ class ChangePay(_EventBase):
 
     type: Literal["change_pay"]
     channel: Identifier
-    salary_per_month: Param | None = P("currency per month", "New salary", default=None)
-    sign_up_bonus_federal: Param | None = P("currency", "New federal bonus", default=None)
-    sign_up_bonus_regional: Param | None = P("currency", "New regional bonus", default=None)
-    deployment_bonus: Param | None = P("currency", "New deployment bonus", default=None)
-    paid_share: Param | None = P("share", "New share actually paid", default=None)
+    salary_per_month: Param | None = param("currency per month", "New salary", default=None)
+    sign_up_bonus_federal: Param | None = param("currency", "New federal bonus", default=None)
+    sign_up_bonus_regional: Param | None = param("currency", "New regional bonus", default=None)
+    deployment_bonus: Param | None = param("currency", "New deployment bonus", default=None)
+    paid_share: Param | None = param("share", "New share actually paid", default=None)
 
 
 class WidenEligibility(_Model):
@@ -367,7 +372,7 @@ class WidenEligibility(_Model):
     type: Literal["widen_eligibility"]
     date: dt.date
     pool: Identifier
-    add_people: Param = P("people", "People added to the pool", series=False)
+    add_people: Param = param("people", "People added to the pool", series=False)
     evidence: list[str] = Field(default_factory=list)
     assumption: str | None = None
     note: str | None = None
@@ -378,9 +383,9 @@ class MobilisationWave(_EventBase):
 
     type: Literal["mobilisation_wave"]
     channel: Identifier
-    size_people: Param = P("people", "People called up", series=False)
-    duration_days: Param = P("days", "Days over which the call-up is spread", series=False)
-    evasion_share: Param = P(
+    size_people: Param = param("people", "People called up", series=False)
+    duration_days: Param = param("days", "Days over which the call-up is spread", series=False)
+    evasion_share: Param = param(
         "share", "Share of those called who flee or evade", default_factory=_zero, series=False
     )
 

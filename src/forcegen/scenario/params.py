@@ -21,6 +21,7 @@ sensitivity analysis and calibration, not many.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -225,17 +226,21 @@ def _build_distribution(f: _DistFields) -> Distribution:
             assert f.value is not None
             return Distribution("fixed", a=f.value, low=f.value, high=f.value)
         case "uniform":
-            assert low is not None and high is not None
+            assert low is not None
+            assert high is not None
             if not low <= high:
                 raise ValueError(f"low ({low:g}) must not exceed high ({high:g})")
             return Distribution("uniform", low=low, high=high)
         case "triangular":
-            assert low is not None and high is not None and f.mode is not None
+            assert low is not None
+            assert high is not None
+            assert f.mode is not None
             if not low <= f.mode <= high:
                 raise ValueError(f"expected low <= mode <= high, got {low:g}, {f.mode:g}, {high:g}")
             return Distribution("triangular", a=f.mode, low=low, high=high)
         case "normal":
-            assert f.mean is not None and f.sd is not None
+            assert f.mean is not None
+            assert f.sd is not None
             if not f.sd > 0:
                 raise ValueError(f"sd must be > 0, got {f.sd:g}")
             lo = -math.inf if low is None else low
@@ -244,7 +249,8 @@ def _build_distribution(f: _DistFields) -> Distribution:
                 raise ValueError(f"low ({lo:g}) must be below high ({hi:g})")
             return Distribution("normal", a=f.mean, b=f.sd, low=lo, high=hi)
         case "lognormal":
-            assert f.median is not None and f.p95 is not None
+            assert f.median is not None
+            assert f.p95 is not None
             if not 0 < f.median < f.p95:
                 raise ValueError(
                     f"expected 0 < median < p95, got median {f.median:g}, p95 {f.p95:g}"
@@ -252,7 +258,8 @@ def _build_distribution(f: _DistFields) -> Distribution:
             sigma = math.log(f.p95 / f.median) / float(stats.norm.ppf(0.95))
             return Distribution("lognormal", a=f.median, b=sigma, low=0.0, high=math.inf)
         case "beta":
-            assert f.alpha is not None and f.beta is not None
+            assert f.alpha is not None
+            assert f.beta is not None
             if not (f.alpha > 0 and f.beta > 0):
                 raise ValueError(f"alpha and beta must be > 0, got {f.alpha:g}, {f.beta:g}")
             return Distribution("beta", a=f.alpha, b=f.beta, low=0.0, high=1.0)
@@ -321,7 +328,7 @@ class Param(_DistFields):
     def _resolve(self) -> Param:
         if self.series is not None:
             dates = [s.from_date for s in self.series]
-            for a, b in zip(dates, dates[1:], strict=False):
+            for a, b in itertools.pairwise(dates):
                 if not a < b:
                     raise ValueError(f"series dates must increase: {b} does not follow {a}")
             self._resolved = None

@@ -1,0 +1,708 @@
+"""Everything wrong with a scenario document, as one complete list of located problems.
+
+Two stages, both pure:
+
+1. :func:`validate_document` validates a parsed YAML document against a pydantic model
+   and turns *every* validation error into a :class:`~forcegen.errors.Problem` that
+   names the field (``channels[0].contract.term_days``), says what was found and what
+   was expected, and points at the line of the offending value (or key).
+2. :func:`scenario_problems` runs the checks that need the whole validated scenario:
+   ids and references, dates inside the horizon, sources of every parameter, value
+   ranges by unit, series rules and a few consistency rules between fields.
+
+Value ranges are checked on each distribution's support. Where a tail is unbounded
+(a normal distribution without ``low``/``high``, a lognormal), the one-in-a-million
+quantile stands in for the infinite bound, so that e.g. a lognormal daily probability
+with a small median is accepted while ``normal(0.5, sd=0.5)`` for a probability is not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import itertools
+import math
+import re
+import types
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
+from forcegen.errors import Problem, ScenarioError
+from forcegen.scenario.model import HAZARD_CAUSES, BehaviouralEnlistment, Scenario
+from forcegen.scenario.params import Distribution, Param
+from forcegen.scenario.walk import ParamRef, format_path, iter_params
+from forcegen.scenario.yamlsource import Path, YamlDocument
+
+__all__ = [
+    "TAIL_QUANTILE",
+    "SourceMap",
+    "effective_support",
+    "scenario_problems",
+    "validate_document",
+    "validation_problems",
+]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+TAIL_QUANTILE = 1e-6
+"""Quantile used in place of an infinite bound when checking value ranges."""
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Where each part of a (possibly merged) scenario was written.
+
+    Attributes:
+        document: The scenario file.
+        claims: Index in the merged ``claims`` list → (ledger document, path of the
+            claim in it), for claims that came from ledger files.
+    """
+
+    document: YamlDocument
+    claims: Mapping[int, tuple[YamlDocument, Path]] = field(default_factory=dict)
+
+    def resolve(self, path: Path) -> tuple[YamlDocument, Path]:
+        """The document that holds ``path`` and the path inside that document."""
+        if len(path) >= 2 and path[0] == "claims" and isinstance(path[1], int):
+            origin = self.claims.get(path[1])
+            if origin is not None:
+                return origin[0], origin[1] + path[2:]
+        return self.document, path
+
+    def problem(self, path: Path, message: str, severity: str, *, at_key: bool) -> Problem:
+        """A problem about the value at ``path`` (or about its key)."""
+        doc, inner = self.resolve(path)
+        line, column = doc.locate_key(inner) if at_key else doc.locate(inner)
+        return Problem(doc.file, line, column, format_path(inner), message, severity)
+
+
+# ================================================================ pydantic validation
+def validate_document(doc: YamlDocument, model: type[ModelT]) -> ModelT:
+    """Validate ``doc.data`` as ``model``.
+
+    Raises:
+        ScenarioError: With one located problem per distinct validation error.
+    """
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ScenarioError(validation_problems(exc, doc, model)) from None
+
+
+def validation_problems(
+    exc: ValidationError, doc: YamlDocument, model: type[BaseModel]
+) -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` on ``doc.data`` into located problems,
+    one per location (errors from several branches of a union are merged)."""
+    grouped: dict[tuple[Path, str], list[str]] = {}
+    for error in exc.errors(include_url=False):
+        target = _resolve(model, doc.data, error["loc"])
+        message = _message(error, target)
+        messages = grouped.setdefault(_position(error, target), [])
+        if message not in messages:
+            messages.append(message)
+    problems = []
+    for (path, anchor), messages in grouped.items():
+        line, column = _where(doc, path, anchor)
+        for message in _merge_alternatives(messages):
+            problems.append(Problem(doc.file, line, column, format_path(path), message))
+    return sorted(problems, key=lambda p: (p.line, p.column, p.field))
+
+
+def _position(error: ErrorDetails, target: _Target) -> tuple[Path, str]:
+    """The path to report and what to point at there: the offending ``key``, the
+    ``value``, or for a missing field the ``parent`` mapping."""
+    kind, path = error["type"], target.path
+    if target.key_error or kind == "extra_forbidden":
+        return path, "key"
+    if kind == "missing" and path and isinstance(path[-1], int):
+        return path[:-1], "value"  # a short [low, high] pair: point at the pair
+    if kind == "missing":
+        return path, "parent"
+    if kind == "union_tag_invalid" and target.discriminator is not None:
+        return (*path, target.discriminator), "value"
+    return path, "value"
+
+
+def _where(doc: YamlDocument, path: Path, anchor: str) -> tuple[int, int]:
+    if anchor == "key":
+        return doc.locate_key(path)
+    if anchor == "parent" and path and path not in doc.locations:
+        # A missing field is best shown at the key of the mapping that lacks it.
+        return doc.locate_key(path[:-1])
+    return doc.locate(path)
+
+
+_GOT = re.compile(r"^expected (.+), (got .+)$")
+
+
+def _merge_alternatives(messages: list[str]) -> list[str]:
+    """``expected A, got X`` + ``expected B, got X`` → ``expected A or B, got X``."""
+    matches = [_GOT.match(m) for m in messages]
+    if len(messages) < 2 or any(m is None for m in matches):
+        return messages
+    found = {m.group(2) for m in matches if m is not None}
+    if len(found) != 1:
+        return messages
+    wanted = " or ".join(m.group(1) for m in matches if m is not None)
+    return [f"expected {wanted}, {found.pop()}"]
+
+
+# -- resolving a pydantic error location against the model's annotations ------------
+@dataclass
+class _Target:
+    """What a pydantic error location refers to."""
+
+    path: Path
+    annotation: Any = None
+    parent: type[BaseModel] | None = None
+    description: str | None = None
+    key_error: bool = False
+    union: dict[str, type[BaseModel]] = field(default_factory=dict)
+    discriminator: str | None = None
+
+
+def _unwrap(annotation: Any, discriminator: str | None) -> tuple[Any, str | None]:
+    """Strip ``Annotated[...]`` (keeping a discriminator) and ``| None``."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            args = get_args(annotation)
+            for meta in args[1:]:
+                found = getattr(meta, "discriminator", None)
+                if isinstance(found, str):
+                    discriminator = found
+            annotation = args[0]
+            continue
+        if origin is Union or origin is types.UnionType:
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+        return annotation, discriminator
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_union(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    return origin is Union or origin is types.UnionType
+
+
+def _is_branch_label(part: str | int, node: Any) -> bool:
+    """True for a location element naming a union member (``int``, ``Param``,
+    ``list[int]``) rather than a key present in the data."""
+    return isinstance(part, str) and not (isinstance(node, dict) and part in node)
+
+
+def _branch(annotation: Any, label: str) -> Any:
+    """The member of a (non-discriminated) union that pydantic calls ``label``."""
+    for member in get_args(annotation):
+        if label in (getattr(member, "__name__", None), str(member)):
+            return member
+    return None
+
+
+def _union_tags(annotation: Any, discriminator: str) -> dict[str, type[BaseModel]]:
+    tags: dict[str, type[BaseModel]] = {}
+    for member in get_args(annotation):
+        if _is_model(member):
+            info = member.model_fields.get(discriminator)
+            if info is not None and get_origin(info.annotation) is Literal:
+                for tag in get_args(info.annotation):
+                    tags[str(tag)] = member
+    return tags
+
+
+def _field(model: type[BaseModel], key: str | int) -> FieldInfo | None:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info
+    return None
+
+
+def _resolve(model: type[BaseModel], data: Any, loc: tuple[str | int, ...]) -> _Target:
+    """Walk ``loc`` through the model's annotations and the data together: drop the
+    union tags pydantic inserts, and note the model and field the location names."""
+    target = _Target(path=())
+    annotation: Any = model
+    discriminator: str | None = None
+    node: Any = data
+    path: list[str | int] = []
+    for part in loc:
+        annotation, discriminator = _unwrap(annotation, discriminator)
+        if discriminator is not None and _is_union(annotation):
+            tags = _union_tags(annotation, discriminator)
+            if isinstance(part, str) and part in tags:
+                annotation, discriminator = tags[part], None
+                continue  # pydantic's branch label, not a key of the document
+            chosen = node.get(discriminator) if isinstance(node, dict) else None
+            annotation = tags.get(str(chosen))
+            discriminator = None
+        elif _is_union(annotation) and _is_branch_label(part, node):
+            annotation = _branch(annotation, str(part))
+            continue  # pydantic's name for a union member, not a key of the document
+        annotation, discriminator, node = _step(target, annotation, node, part, path)
+    target.path = tuple(path)
+    target.annotation, discriminator = _unwrap(annotation, discriminator)
+    if discriminator is not None:
+        target.union = _union_tags(target.annotation, discriminator)
+        target.discriminator = discriminator
+    return target
+
+
+def _step(
+    target: _Target, annotation: Any, node: Any, part: str | int, path: list[str | int]
+) -> tuple[Any, str | None, Any]:
+    """Follow one element of a location; returns the next annotation, the
+    discriminator of a model field holding a tagged union, and the next data node."""
+    origin = get_origin(annotation)
+    if part == "[key]":
+        target.key_error = True
+        return (get_args(annotation)[0] if origin is dict else None), None, node
+    path.append(part)
+    target.parent, target.description = None, None
+    child = _child(node, part)
+    if _is_model(annotation):
+        found = _field(annotation, part)
+        target.parent = annotation
+        if found is None:
+            return None, None, child
+        target.description = found.description
+        tag = found.discriminator if isinstance(found.discriminator, str) else None
+        return found.annotation, tag, child
+    args = get_args(annotation)
+    if origin is list and args:
+        return args[0], None, child
+    if origin is tuple and isinstance(part, int) and part < len(args):
+        return args[part], None, child
+    if origin is dict and len(args) == 2:
+        return args[1], None, child
+    return None, None, child
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+# -- messages ------------------------------------------------------------------------
+_PARAM_FORMS = "a number, {value: X}, {range: [low, high]} or {dist: ...}"
+_ID_RULE = "lower-case letters, digits, '_' and '-', starting with a letter or digit"
+_TYPE_WORDS = {
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping of keys",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "a date without a time of day",
+    "finite_number": "a finite number",
+}
+_BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<"}
+_BOUNDS_CTX = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt"}
+
+
+def _show(value: Any) -> str:
+    """A short, YAML-flavoured rendering of a user's value for messages."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return repr(value)
+
+
+def _suggest(word: object, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _listing(choices: Iterable[str]) -> str:
+    return ", ".join(f"'{c}'" for c in choices)
+
+
+def _message(error: ErrorDetails, target: _Target) -> str:
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    got = f"got {_show(error.get('input'))}"
+    if kind == "missing":
+        return _missing_message(target)
+    if kind == "extra_forbidden":
+        return _unknown_key_message(target)
+    if kind in ("model_type", "model_attributes_type"):
+        if target.annotation is Param:
+            return f"expected {_PARAM_FORMS}, {got}"
+        return f"expected a mapping of keys, {got}"
+    if kind in _TYPE_WORDS:
+        return f"expected {_TYPE_WORDS[kind]}, {got}"
+    if kind == "literal_error":
+        allowed = _literal_values(target, str(ctx.get("expected", "")))
+        hint = _suggest(error.get("input"), allowed)
+        if target.key_error:
+            given = _show(error.get("input"))
+            return f"unknown key {given}; expected one of {_listing(allowed)}{hint}"
+        return f"expected one of {_listing(allowed)}, {got}{hint}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _tag_message(kind, ctx, target, error.get("input"))
+    if kind in _BOUNDS:
+        return f"must be {_BOUNDS[kind]} {ctx.get(_BOUNDS_CTX[kind])}, {got}"
+    if kind == "less_than_equal":
+        return f"must be <= {ctx.get('le')}, {got}"
+    return _other_message(kind, ctx, error, got)
+
+
+def _other_message(kind: str, ctx: dict[str, Any], error: ErrorDetails, got: str) -> str:
+    if kind == "string_pattern_mismatch":
+        return f"expected an id of {_ID_RULE}, {got}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s), got {ctx.get('actual_length')}"
+    if kind == "too_long":
+        return f"takes at most {ctx.get('max_length')} item(s), got {ctx.get('actual_length')}"
+    if kind == "tuple_type":
+        return f"expected a list [low, high], {got}"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "assertion_error":
+        return str(error["msg"]).removeprefix("Assertion failed, ")
+    return f"{error['msg']}, {got}"
+
+
+def _missing_message(target: _Target) -> str:
+    if target.path and isinstance(target.path[-1], int):
+        return "expected a pair of numbers: [low, high]"
+    about = f" ({target.description})" if target.description else ""
+    return f"required field missing{about}"
+
+
+def _unknown_key_message(target: _Target) -> str:
+    key = target.path[-1] if target.path else ""
+    if target.parent is None:
+        return f"unknown key '{key}'"
+    allowed = [info.alias or name for name, info in target.parent.model_fields.items()]
+    hint = _suggest(key, allowed)
+    return f"unknown key '{key}'" + (hint or f"; expected one of {_listing(allowed)}")
+
+
+def _literal_values(target: _Target, expected: str) -> list[str]:
+    if get_origin(target.annotation) is Literal:
+        return [str(v) for v in get_args(target.annotation)]
+    return re.findall(r"'([^']*)'", expected) or [expected]
+
+
+def _tag_message(kind: str, ctx: dict[str, Any], target: _Target, given: Any) -> str:
+    key = str(ctx.get("discriminator", "")).strip("'")
+    tags = list(target.union) or re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+    if kind == "union_tag_invalid":
+        tag = ctx.get("tag")
+        return f"unknown {key} '{tag}'; expected one of {_listing(tags)}{_suggest(tag, tags)}"
+    if not isinstance(given, dict):
+        return f"expected a mapping with '{key}: ...' (one of {_listing(tags)}), got {_show(given)}"
+    return f"missing '{key}': expected one of {_listing(tags)}"
+
+
+# ===================================================================== scenario checks
+@dataclass(frozen=True)
+class _Finding:
+    """One problem found in a validated scenario, by path in the merged scenario."""
+
+    path: Path
+    message: str
+    severity: str = "error"
+    at_key: bool = False
+    related: Path | None = None
+
+
+def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -> list[Problem]:
+    """Every cross-field problem of a validated scenario, errors and warnings, in file
+    and line order.
+
+    Args:
+        scenario: The validated scenario, with ledger claims merged into ``claims``.
+        sources: Where each part of it was written.
+        strict: Treat parameters with neither evidence nor an assumption as errors
+            (warnings otherwise). Built-in scenarios are strict.
+    """
+    refs = list(iter_params(scenario))
+    findings = itertools.chain(
+        _duplicate_ids(scenario),
+        _references(scenario),
+        _event_dates(scenario),
+        _evidence(scenario, refs, strict=strict),
+        _series_rules(scenario, refs),
+        _value_ranges(refs),
+        _hazard_sum(scenario),
+        _service_multipliers(scenario),
+        _term_vs_training(scenario),
+        _behavioural_pools(scenario),
+        _currencies(scenario),
+    )
+    problems = [_to_problem(f, sources) for f in findings]
+    return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field, p.message))
+
+
+def _to_problem(finding: _Finding, sources: SourceMap) -> Problem:
+    message = finding.message
+    if finding.related is not None:
+        doc, inner = sources.resolve(finding.related)
+        line, _ = doc.locate(inner)
+        here, _ = sources.resolve(finding.path)
+        where = f"line {line}" if doc is here else f"{doc.file} line {line}"
+        message += f" (first at {format_path(inner)}, {where})"
+    return sources.problem(finding.path, message, finding.severity, at_key=finding.at_key)
+
+
+# -- ids and references -------------------------------------------------------------
+def _duplicate_ids(scenario: Scenario) -> Iterator[_Finding]:
+    groups = (
+        ("channels", [c.id for c in scenario.channels]),
+        ("pools", [p.id for p in scenario.pools]),
+        ("claims", [c.id for c in scenario.claims]),
+    )
+    for key, ids in groups:
+        first: dict[str, int] = {}
+        for i, item_id in enumerate(ids):
+            if item_id in first:
+                message = f"duplicate {key.removesuffix('s')} id '{item_id}'"
+                yield _Finding((key, i, "id"), message, related=(key, first[item_id], "id"))
+            else:
+                first[item_id] = i
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    known = list(dict.fromkeys(known))
+    listing = _listing(known) if known else "none are defined"
+    return f"unknown {kind} '{name}'{_suggest(name, known)} (known: {listing})"
+
+
+def _references(scenario: Scenario) -> Iterator[_Finding]:
+    channels = [c.id for c in scenario.channels]
+    pools = [p.id for p in scenario.pools]
+    for i, channel in enumerate(scenario.channels):
+        if channel.pool is not None and channel.pool not in pools:
+            yield _Finding(("channels", i, "pool"), _unknown("pool", channel.pool, pools))
+        target = channel.contract.renew_into
+        if target is not None and target not in channels:
+            path = ("channels", i, "contract", "renew_into")
+            yield _Finding(path, _unknown("channel", target, channels))
+    for i, event in enumerate(scenario.events):
+        named = getattr(event, "channel", None)
+        if isinstance(named, str) and named not in channels:
+            yield _Finding(("events", i, "channel"), _unknown("channel", named, channels))
+        pool = getattr(event, "pool", None)
+        if isinstance(pool, str) and pool not in pools:
+            yield _Finding(("events", i, "pool"), _unknown("pool", pool, pools))
+        for j, name in enumerate(getattr(event, "channels", None) or []):
+            if name not in channels:
+                yield _Finding(("events", i, "channels", j), _unknown("channel", name, channels))
+
+
+def _event_dates(scenario: Scenario) -> Iterator[_Finding]:
+    start, end = scenario.start_date, scenario.end_date
+    for i, event in enumerate(scenario.events):
+        if event.date < start:
+            message = f"event date {event.date} is before the start date {start}"
+        elif event.date > end:
+            message = f"event date {event.date} is after the last simulated day {end}"
+        else:
+            continue
+        yield _Finding(("events", i, "date"), message)
+
+
+# -- evidence -------------------------------------------------------------------------
+def _evidence(scenario: Scenario, refs: list[ParamRef], *, strict: bool) -> Iterator[_Finding]:
+    known = [c.id for c in scenario.claims]
+    cited: set[str] = set()
+    citing: list[tuple[Path, list[str]]] = [(r.path, r.param.evidence) for r in refs]
+    citing += [(("events", i), e.evidence) for i, e in enumerate(scenario.events)]
+    for path, evidence in citing:
+        for j, claim_id in enumerate(evidence):
+            cited.add(claim_id)
+            if claim_id not in known:
+                yield _Finding((*path, "evidence", j), _unknown("claim", claim_id, known))
+    for i, claim in enumerate(scenario.claims):
+        if claim.id not in cited:
+            message = f"claim '{claim.id}' is not cited by any parameter or event"
+            yield _Finding(("claims", i, "id"), message, "warning")
+    for ref in refs:
+        if not ref.param.is_sourced:
+            message = (
+                "no source: cite claims with `evidence: [claim-id]` or state "
+                '`assumption: "rationale"`'
+            )
+            yield _Finding(ref.path, message, "error" if strict else "warning")
+
+
+# -- values -----------------------------------------------------------------------------
+def effective_support(dist: Distribution) -> tuple[float, float]:
+    """Smallest and largest value a distribution can take, with an infinite bound
+    replaced by the :data:`TAIL_QUANTILE` (or ``1 - TAIL_QUANTILE``) quantile."""
+    low, high = dist.support
+    if math.isinf(low) and dist.is_uncertain:
+        low = float(dist.ppf(np.array([TAIL_QUANTILE]))[0])
+    if math.isinf(high) and dist.is_uncertain:
+        high = float(dist.ppf(np.array([1.0 - TAIL_QUANTILE]))[0])
+    return low, high
+
+
+def _limits(unit: str) -> tuple[float, float] | None:
+    """Allowed range of values for a unit (``None``: any real number)."""
+    if "probability" in unit or "share" in unit:
+        return (0.0, 1.0)
+    if unit in ("people", "days", "people per day", "multiplier") or unit.startswith("currency"):
+        return (0.0, math.inf)
+    return None
+
+
+def _steps(ref: ParamRef) -> Iterator[tuple[Path, Distribution]]:
+    if ref.param.series is None:
+        yield ref.path, ref.param.distribution
+    else:
+        for k, step in enumerate(ref.param.series):
+            yield (*ref.path, "series", k), step.distribution
+
+
+def _value_ranges(refs: list[ParamRef]) -> Iterator[_Finding]:
+    for ref in refs:
+        limits = _limits(ref.unit)
+        for path, dist in _steps(ref):
+            low, high = effective_support(dist)
+            shown = dist.describe()
+            if not (math.isfinite(low) and math.isfinite(high)):
+                yield _Finding(path, f"expected a finite number, got {shown}")
+            elif limits is not None and limits[1] == 1.0 and (low < 0 or high > 1):
+                reach = low if low < 0 else high
+                yield _Finding(path, _range_message(ref.unit, shown, reach, "be within [0, 1]"))
+            elif limits is not None and low < limits[0]:
+                yield _Finding(path, _range_message(ref.unit, shown, low, "not be negative"))
+
+
+def _range_message(unit: str, shown: str, reach: float, rule: str) -> str:
+    what = f"got {shown}" if "(" not in shown else f"but {shown} reaches {reach:g}"
+    return f"must {rule} ({unit}), {what}"
+
+
+def _series_rules(scenario: Scenario, refs: list[ParamRef]) -> Iterator[_Finding]:
+    start, end = scenario.start_date, scenario.end_date
+    for ref in refs:
+        if ref.param.series is None:
+            continue
+        if not ref.series_allowed:
+            message = "cannot change over time: give one value or distribution, not a series"
+            yield _Finding((*ref.path, "series"), message, at_key=True)
+        for k, step in enumerate(ref.param.series):
+            when = step.from_date
+            path = (*ref.path, "series", k, "from")
+            if when < start:
+                yield _Finding(
+                    path, f"step starts {when}, before the start date {start}", "warning"
+                )
+            elif when > end:
+                message = (
+                    f"step starts {when}, after the last simulated day {end}; it never applies"
+                )
+                yield _Finding(path, message, "warning")
+
+
+def _upper(param: Param) -> float:
+    return max(effective_support(d)[1] for d in param.distributions)
+
+
+def _lower(param: Param) -> float:
+    return min(effective_support(d)[0] for d in param.distributions)
+
+
+def _hazard_sum(scenario: Scenario) -> Iterator[_Finding]:
+    losses = scenario.losses
+    uppers = {c: _upper(getattr(losses, f"{c}_per_day")) for c in HAZARD_CAUSES}
+    total = sum(uppers.values())
+    if math.isfinite(total) and total > 1.0:
+        parts = " + ".join(f"{c} {u:g}" for c, u in uppers.items())
+        message = (
+            f"the five daily hazards can add up to {total:g} ({parts}); the sum must not exceed 1"
+        )
+        yield _Finding(("losses",), message, at_key=True)
+
+
+def _service_multipliers(scenario: Scenario) -> Iterator[_Finding]:
+    steps = scenario.losses.service_multipliers
+    for k in range(1, len(steps)):
+        before, here = steps[k - 1].until_day, steps[k].until_day
+        if here <= before:
+            path = ("losses", "service_multipliers", k, "until_day")
+            yield _Finding(path, f"until_day must increase: {here} does not follow {before}")
+
+
+def _term_vs_training(scenario: Scenario) -> Iterator[_Finding]:
+    for i, channel in enumerate(scenario.channels):
+        term = channel.contract.term_days
+        if term is None:
+            continue
+        shortest, training = _lower(term), _upper(channel.training_days)
+        if training >= shortest:
+            message = (
+                f"the contract term (as short as {shortest:g} days) must exceed the "
+                f"training (up to {training:g} days), since the term includes training"
+            )
+            yield _Finding(("channels", i, "contract", "term_days"), message)
+
+
+def _behavioural_pools(scenario: Scenario) -> Iterator[_Finding]:
+    pools = {p.id: p for p in scenario.pools}
+    for i, channel in enumerate(scenario.channels):
+        if not isinstance(channel.enlistment, BehaviouralEnlistment):
+            continue
+        if channel.pool is None:
+            message = "behavioural enlistment needs a pool: its propensity is per eligible person"
+            yield _Finding(("channels", i, "enlistment", "model"), message)
+        elif channel.pool in pools and pools[channel.pool].reference_wage_per_month is None:
+            message = (
+                f"behavioural enlistment compares pay with the civilian wage: pool "
+                f"'{channel.pool}' needs reference_wage_per_month"
+            )
+            yield _Finding(("channels", i, "pool"), message)
+
+
+def _currencies(scenario: Scenario) -> Iterator[_Finding]:
+    known = [scenario.currency, *scenario.exchange_rates]
+    named: list[tuple[Path, str | None]] = [
+        (("channels", i, "pay", "currency"), c.pay.currency)
+        for i, c in enumerate(scenario.channels)
+    ]
+    named += [(("pools", i, "currency"), p.currency) for i, p in enumerate(scenario.pools)]
+    for path, currency in named:
+        if currency is not None and currency not in known:
+            message = (
+                f"currency '{currency}' has no exchange rate to {scenario.currency}; "
+                f"add it under exchange_rates{_suggest(currency, known)}"
+            )
+            yield _Finding(path, message)

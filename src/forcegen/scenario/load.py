@@ -1,0 +1,304 @@
+"""Load a scenario from a file or a built-in name: parse, validate, merge ledgers, check.
+
+This is the only module of :mod:`forcegen.scenario` that reads files. Built-in
+scenarios are the ``*.yaml`` files in ``forcegen/scenario/builtin/`` (found with
+:mod:`importlib.resources`); a file there whose name starts or ends with the word
+``ledger`` (``ledger-ap-2022-08.yaml``, ``covert.ledger.yaml``) is an evidence ledger,
+not a scenario.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from forcegen.errors import Problem, ScenarioError
+from forcegen.scenario.checks import SourceMap, scenario_problems, validate_document
+from forcegen.scenario.model import Claim, Scenario
+from forcegen.scenario.yamlsource import MAX_BYTES, YamlDocument, parse_yaml
+
+__all__ = [
+    "LedgerFile",
+    "LoadedScenario",
+    "builtin_title",
+    "list_builtin",
+    "load_scenario",
+    "load_scenario_text",
+    "load_scenario_text_with_warnings",
+    "load_scenario_with_warnings",
+    "scenario_hash",
+]
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+class LedgerFile(BaseModel):
+    """A YAML file of evidence claims that scenarios include through ``ledger_files``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str = Field(default="", description="What the ledger collects.")
+    claims: list[Claim] = Field(description="The claims, cited by id from scenarios.")
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with what else loading it produced.
+
+    Attributes:
+        scenario: The scenario, ledger claims merged into ``claims``.
+        warnings: Problems that do not stop a run (unused claims, unsourced values...).
+        source_text: Text of the scenario file, to store alongside results.
+        path: File the scenario came from (``None`` for text given directly).
+    """
+
+    scenario: Scenario
+    warnings: list[Problem] = field(default_factory=list)
+    source_text: str = ""
+    path: str | None = None
+
+
+# ------------------------------------------------------------------------------ API
+def load_scenario(source: str | Path, *, strict: bool | None = None) -> Scenario:
+    """Load and check a scenario file or built-in scenario (see
+    :func:`load_scenario_with_warnings`); warnings are dropped."""
+    return load_scenario_with_warnings(source, strict=strict).scenario
+
+
+def load_scenario_with_warnings(
+    source: str | Path, *, strict: bool | None = None
+) -> LoadedScenario:
+    """Load and check a scenario.
+
+    Args:
+        source: Path of a YAML file, or the name of a built-in scenario
+            (see :func:`list_builtin`). An existing file wins over a built-in name.
+        strict: Make parameters without evidence or assumption an error. Defaults to
+            True for built-in scenarios and False for files.
+
+    Raises:
+        ScenarioError: With every error found (in the scenario and its ledgers).
+    """
+    text_source = str(source)
+    if isinstance(source, Path) or Path(text_source).is_file() or _looks_like_path(text_source):
+        path = Path(source)
+        raw = _read(path, text_source)
+        return _load(
+            raw, text_source, _FileFolder(path.parent), strict=bool(strict), path=text_source
+        )
+    if text_source in list_builtin():
+        item = _builtin_dir().joinpath(text_source + ".yaml")
+        raw = _read(item, str(item))
+        folder = _ResourceFolder(_builtin_dir())
+        return _load(raw, str(item), folder, strict=strict is not False, path=str(item))
+    raise ScenarioError([Problem(text_source, 0, 0, "", _not_found(text_source))])
+
+
+def load_scenario_text(
+    text: str | bytes,
+    file: str = "<string>",
+    *,
+    strict: bool = False,
+    base_dir: str | Path | None = None,
+) -> Scenario:
+    """Load and check a scenario given as YAML text (see
+    :func:`load_scenario_text_with_warnings`); warnings are dropped."""
+    return load_scenario_text_with_warnings(text, file, strict=strict, base_dir=base_dir).scenario
+
+
+def load_scenario_text_with_warnings(
+    text: str | bytes,
+    file: str = "<string>",
+    *,
+    strict: bool = False,
+    base_dir: str | Path | None = None,
+) -> LoadedScenario:
+    """Load and check a scenario given as YAML text.
+
+    Args:
+        text: The YAML document (str, or UTF-8 bytes).
+        file: Name used in problems.
+        strict: Make parameters without evidence or assumption an error.
+        base_dir: Folder that ``ledger_files`` are relative to; the current one when
+            omitted.
+
+    Raises:
+        ScenarioError: With every error found.
+    """
+    folder = _FileFolder(Path(base_dir) if base_dir is not None else Path.cwd())
+    return _load(text, file, folder, strict=strict, path=None)
+
+
+def list_builtin() -> list[str]:
+    """Names of the built-in scenarios (file stems), sorted."""
+    folder = _builtin_dir()
+    if not folder.is_dir():
+        return []
+    stems = [item.name[: -len(".yaml")] for item in folder.iterdir() if item.name.endswith(".yaml")]
+    return sorted(stem for stem in stems if stem and not _is_ledger_name(stem))
+
+
+def builtin_title(name: str) -> str:
+    """Title of a built-in scenario (its ``title:``, or ``""``); reads the YAML only.
+
+    Raises:
+        ScenarioError: ``name`` is not a built-in scenario, or its file is not YAML.
+    """
+    if name not in list_builtin():
+        raise ScenarioError([Problem(name, 0, 0, "", _not_found(name))])
+    item = _builtin_dir().joinpath(name + ".yaml")
+    title = parse_yaml(_read(item, str(item)), str(item)).data.get("title", "")
+    return title if isinstance(title, str) else str(title)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 (hex) of a canonical JSON dump of the validated scenario, merged ledger
+    claims included: equal for scenarios that mean the same, whatever their layout."""
+    dumped = scenario.model_dump(mode="python", by_alias=True)
+    canonical = json.dumps(
+        dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------- internals
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot hash a {type(value).__name__}")  # pragma: no cover
+
+
+def _is_ledger_name(stem: str) -> bool:
+    words = stem.replace("_", "-").replace(".", "-").split("-")
+    return "ledger" in (words[0], words[-1])
+
+
+def _builtin_dir() -> Traversable:
+    return resources.files("forcegen.scenario").joinpath("builtin")
+
+
+def _looks_like_path(source: str) -> bool:
+    return source.endswith(_SUFFIXES) or "/" in source or "\\" in source
+
+
+def _not_found(name: str) -> str:
+    names = list_builtin()
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    known = ", ".join(names) if names else "none installed"
+    return f"no such file, and no built-in scenario of that name{hint} (built-ins: {known})"
+
+
+def _read(item: Path | Traversable, shown: str) -> bytes:
+    """Read at most one byte more than the size limit, so that a huge (or endless)
+    file costs bounded memory; :func:`parse_yaml` rejects anything over the limit."""
+    try:
+        with item.open("rb") as handle:
+            data: bytes = handle.read(MAX_BYTES + 1)
+            return data
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ScenarioError([Problem(shown, 0, 0, "", f"cannot read file: {reason}")]) from None
+
+
+@dataclass(frozen=True)
+class _FileFolder:
+    """Ledger files next to a scenario file (or in a chosen folder)."""
+
+    root: Path
+
+    def locate(self, name: str) -> tuple[Path | Traversable, str]:
+        path = self.root / name
+        return path, str(path)
+
+
+@dataclass(frozen=True)
+class _ResourceFolder:
+    """Ledger files among the built-in scenarios."""
+
+    root: Traversable
+
+    def locate(self, name: str) -> tuple[Path | Traversable, str]:
+        item = self.root
+        for part in name.split("/"):
+            item = item.joinpath(part)
+        return item, str(item)
+
+
+def _load(
+    raw: str | bytes,
+    file: str,
+    folder: _FileFolder | _ResourceFolder,
+    *,
+    strict: bool,
+    path: str | None,
+) -> LoadedScenario:
+    doc = parse_yaml(raw, file)
+    errors: list[Problem] = []
+    scenario: Scenario | None = None
+    try:
+        scenario = validate_document(doc, Scenario)
+    except ScenarioError as exc:
+        errors += exc.problems
+    ledger_names = scenario.ledger_files if scenario is not None else _raw_ledgers(doc)
+    ledgers: list[tuple[YamlDocument, LedgerFile]] = []
+    for i, name in enumerate(ledger_names):
+        try:
+            ledgers.append(_load_ledger(doc, i, name, folder))
+        except ScenarioError as exc:
+            errors += exc.problems
+    if errors or scenario is None:
+        raise ScenarioError(errors)
+    merged, sources = _merge(scenario, doc, ledgers)
+    found = scenario_problems(merged, sources, strict=strict)
+    errors = [p for p in found if p.severity == "error"]
+    if errors:
+        raise ScenarioError(errors)
+    warnings = [p for p in found if p.severity != "error"]
+    return LoadedScenario(merged, warnings, doc.text, path)
+
+
+def _raw_ledgers(doc: YamlDocument) -> list[str]:
+    """Ledger names from a document that did not validate, to check those too."""
+    names = doc.data.get("ledger_files")
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        return names
+    return []
+
+
+def _load_ledger(
+    doc: YamlDocument, index: int, name: str, folder: _FileFolder | _ResourceFolder
+) -> tuple[YamlDocument, LedgerFile]:
+    item, shown = folder.locate(name)
+    try:
+        raw = _read(item, shown)
+    except ScenarioError:
+        line, column = doc.locate(("ledger_files", index))
+        message = f"cannot read ledger file {shown}"
+        problem = Problem(doc.file, line, column, f"ledger_files[{index}]", message)
+        raise ScenarioError([problem]) from None
+    ledger_doc = parse_yaml(raw, shown)
+    return ledger_doc, validate_document(ledger_doc, LedgerFile)
+
+
+def _merge(
+    scenario: Scenario, doc: YamlDocument, ledgers: list[tuple[YamlDocument, LedgerFile]]
+) -> tuple[Scenario, SourceMap]:
+    claims = list(scenario.claims)
+    origins: dict[int, tuple[YamlDocument, tuple[str | int, ...]]] = {}
+    for ledger_doc, ledger in ledgers:
+        for j, claim in enumerate(ledger.claims):
+            origins[len(claims)] = (ledger_doc, ("claims", j))
+            claims.append(claim)
+    # The claims were validated as Claim objects already; nothing else changes.
+    merged = scenario.model_copy(update={"claims": claims})
+    return merged, SourceMap(doc, origins)
