@@ -108,22 +108,25 @@ def _shorten(text: str, width: int = _STATEMENT_WIDTH) -> str:
 
 
 def _claims_table(table: EvidenceTable) -> Table:
-    out = Table(title="Claims", show_lines=True, title_justify="left")
-    out.add_column("claim", no_wrap=True)
+    # Three columns fit an 80-column terminal: the claim (id, who, what), its status,
+    # and the parameters resting on it.
+    out = Table(title="Claims", show_lines=True, title_justify="left", expand=True)
+    out.add_column("claim", overflow="fold", ratio=3)
     out.add_column("status", no_wrap=True)
-    for column in ("claimant", "statement", "used by"):
-        out.add_column(column, overflow="fold")
+    out.add_column("used by", overflow="fold", ratio=2)
     for use in table.claims:
         used_by = "\n".join(use.parameters + use.events) or "(not cited)"
         claim = use.claim
         # Text cells: statements may hold brackets that Rich would read as markup.
-        cells = (claim.id, claim.status, claim.claimant, _shorten(claim.statement), used_by)
-        out.add_row(*(Text(cell) for cell in cells))
+        described = Text(claim.id, style="bold")
+        described.append(f"\n{claim.claimant}; {claim.publication}, {claim.published}")
+        described.append(f"\n{_shorten(claim.statement)}", style="italic")
+        out.add_row(described, Text(claim.status), Text(used_by))
     return out
 
 
 def _assumptions_table(table: EvidenceTable) -> Table:
-    out = Table(title="Assumptions", show_lines=True, title_justify="left")
+    out = Table(title="Assumptions", show_lines=True, title_justify="left", expand=True)
     for column in ("assumption", "used by"):
         out.add_column(column, overflow="fold")
     for use in table.assumptions:
