@@ -120,6 +120,8 @@ class ChannelPlan:
     Ages are days since signing. Array slots ``0 … n_ages-2`` are single ages; the last
     slot is the *tail*: for a fixed-term channel, people held past their term by
     stop-loss; for an indefinite one, everyone older than the explicit window.
+    ``interval_multipliers[:, k]`` multiplies combat hazards for ages in the k-th interval
+    of the scenario's service-multiplier breakpoints (the last interval: 1).
     """
 
     index: int
@@ -143,7 +145,7 @@ class ChannelPlan:
     term_end_cause: str
     withdrawal: Schedule
     hazards: Schedule
-    service_multiplier: FloatArray
+    interval_multipliers: FloatArray
     return_probability: Schedule
     recovery_rate: FloatArray
     stop_loss: NDArray[np.bool_]
@@ -322,7 +324,12 @@ def _channel_plan(
 
     # -- pay, converted to the scenario currency; salaries per day
     pay = _pay_schedules(
-        res, ch, [e for e in events if isinstance(e, ChangePay) and e.channel == ch.id]
+        res,
+        ch,
+        sorted(
+            (e for e in events if isinstance(e, ChangePay) and e.channel == ch.id),
+            key=lambda e: e.date,
+        ),
     )
     salary = pay["salary_per_month"]
     salary_per_day = Schedule(salary.values / DAYS_PER_MONTH, salary.day_step)
@@ -350,15 +357,11 @@ def _channel_plan(
         window = max([int(training.max()) + 1, int(min_service.max()) + 1, *breakpoints])
         n_ages = window + 1
         renew_age = training.copy()
-    ages = np.arange(n_ages)
-
-    # Combat hazards are multiplied early in service; the tail counts as long service.
-    service_multiplier = np.ones((runs, n_ages))
-    lower = 0
-    for m in losses.service_multipliers:
-        span = (ages >= lower) & (ages < m.until_day) & (ages < n_ages - 1)
-        service_multiplier[:, span] = res.scalar(m.multiplier)[:, None]
-        lower = m.until_day
+    # Combat hazards are multiplied early in service: one factor per interval between
+    # the `until_day` breakpoints, and 1 after the last.
+    interval_multipliers = np.ones((runs, len(losses.service_multipliers) + 1))
+    for k, m in enumerate(losses.service_multipliers):
+        interval_multipliers[:, k] = res.scalar(m.multiplier)
 
     # -- hazards: (R, S, 5) per cause, with intensity and the channel's multipliers
     scaled = np.array([c in losses.intensity_applies_to for c in HAZARD_CAUSES])
@@ -403,7 +406,7 @@ def _channel_plan(
     ]
     # Monthly pay the behavioural model compares with the civilian wage: salary plus
     # sign-up bonuses spread over the term (12 months when the term is indefinite).
-    term_months = (term if term is not None else np.full(runs, 365)) / DAYS_PER_MONTH
+    term_months = term / DAYS_PER_MONTH if term is not None else np.full(runs, 12.0)
     monthly_pay = Schedule.combine(lambda s, b: s + b / term_months, salary, sign_up)
 
     recovery = losses.recovery
@@ -429,7 +432,7 @@ def _channel_plan(
         term_end_cause=contract.on_term_end,
         withdrawal=res.schedule(ch.training_withdrawal_probability),
         hazards=hazards,
-        service_multiplier=service_multiplier,
+        interval_multipliers=interval_multipliers,
         return_probability=res.schedule(recovery.return_probability),
         recovery_rate=1.0 / np.maximum(res.scalar(recovery.mean_days), 1.0),
         stop_loss=stop_loss,

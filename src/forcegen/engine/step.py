@@ -90,22 +90,21 @@ class _Ages:
 
 
 def _ages(ch: ChannelPlan, breakpoints: list[int]) -> _Ages:
-    runs, n = ch.service_multiplier.shape
+    runs, n = len(ch.training_days), ch.n_ages
     age = np.arange(n)[None, :]
     tail = age == n - 1
     training = np.broadcast_to(age < ch.training_days[:, None], (runs, n))
-    eligible = (age >= ch.min_service_days[:, None]) | tail
-    interval = np.searchsorted(np.asarray(breakpoints, dtype=np.int64), age, side="right")
-    interval = np.where(tail, len(breakpoints), interval)
+    # The tail slot holds people older than any explicit age: for a fixed term, those
+    # held by stop-loss (age >= term, counted at the term); otherwise long service.
+    oldest = ch.term_days if ch.term_days is not None else np.full(runs, n - 1 + 10**6)
+    age_of_slot = np.where(tail, oldest[:, None], age)
+    eligible = age_of_slot >= ch.min_service_days[:, None]
+    bounds = np.asarray(breakpoints, dtype=np.int64)
+    interval = np.searchsorted(bounds, age_of_slot, side="right")
     n_seg = (len(breakpoints) + 1) * 2 + 1
     segment = np.where(training, n_seg - 1, interval * 2 + eligible).astype(np.int64)
     seg_mult = np.ones((runs, n_seg))
-    lower = 0
-    for k, upper in enumerate(breakpoints):
-        inside = np.flatnonzero((age[0] >= lower) & (age[0] < upper) & ~tail[0])
-        if inside.size:
-            seg_mult[:, 2 * k : 2 * k + 2] = ch.service_multiplier[:, inside[0], None]
-        lower = upper
+    seg_mult[:, : n_seg - 1] = np.repeat(ch.interval_multipliers, 2, axis=1)
     seg_elig = np.tile(np.array([0.0, 1.0] * (len(breakpoints) + 1) + [0.0]), (runs, 1))
     seg_dep = np.ones((runs, n_seg))
     seg_dep[:, -1] = 0.0
@@ -138,29 +137,34 @@ def _split(draws: Draws, name: str, n: Array, probs: FloatArray) -> Array:
 
 
 def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
-    """Place the initial force over ages: training spread over training ages; deployed
-    and recovering spread over the rest of the term (into the tail when indefinite)."""
-    runs = svc.shape[0]
-    rows = np.arange(runs)
-    as_count = np.rint if draws.dtype is np.int64 else np.asarray
-    lo = ch.training_days
+    """Place the initial force over ages: trainees over the training ages; deployed and
+    recovering people over the rest of the term (all "long service" when indefinite).
+
+    Where a replicate has no training, its initial trainees are counted as deployed."""
+    whole = draws.dtype is np.int64
+
+    def count(amount: FloatArray) -> Array:
+        return np.rint(amount).astype(np.int64) if whole else amount.astype(np.float64)
+
+    no_training = ch.training_days == 0
+    trainees = count(ch.initial_training)
+    deployed = count(ch.initial_deployed) + np.where(no_training, trainees, 0)
+    trainees = np.where(no_training, 0, trainees)
+    recovering = count(ch.initial_recovering)
+    zero = np.zeros_like(ch.training_days)
+    spans: list[tuple[Array, Array, IntArray, IntArray, str]] = [
+        (svc, trainees, zero, ch.training_days, "training")
+    ]
     if ch.term_days is None:
-        svc[:, ch.tail] += as_count(ch.initial_deployed).astype(draws.dtype)
-        rec[:, ch.tail] += as_count(ch.initial_recovering).astype(draws.dtype)
-        hi = lo
+        svc[:, ch.tail] += deployed
+        rec[:, ch.tail] += recovering
     else:
-        hi = ch.term_days
-    for target, amount, start, stop, name in (
-        (svc, ch.initial_training, np.zeros(runs, dtype=np.int64), lo, "training"),
-        (svc, ch.initial_deployed, lo, hi, "deployed"),
-        (rec, ch.initial_recovering, lo, hi, "recovering"),
-    ):
-        width = stop - start
-        if ch.term_days is None and name != "training":
-            continue
-        parts = draws.spread(f"{ch.id}/initial/{name}", as_count(amount).astype(draws.dtype), width)
-        for r in rows:
-            target[r, start[r] : stop[r]] += parts[r]
+        spans.append((svc, deployed, ch.training_days, ch.term_days, "deployed"))
+        spans.append((rec, recovering, ch.training_days, ch.term_days, "recovering"))
+    for target, amount, start, stop, name in spans:
+        parts = draws.spread(f"{ch.id}/initial/{name}", amount, stop - start)
+        for r, part in enumerate(parts):
+            target[r, start[r] : stop[r]] += part
 
 
 def _age_one_day(a: Array) -> None:
@@ -206,7 +210,10 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
         start = np.rint(pl.initial) if integer else pl.initial
         pool[:, pl.index] = start
         ever[:, pl.index] = start
-    widen = {pl.index: dict(pl.widen) for pl in plan.pools}
+    widen: dict[int, dict[int, FloatArray]] = {pl.index: {} for pl in plan.pools}
+    for pl in plan.pools:
+        for day, amount in pl.widen:  # several widenings on one day add up
+            widen[pl.index][day] = widen[pl.index].get(day, 0.0) + amount
 
     for t in range(T):
         # 1. pools
