@@ -8,6 +8,7 @@ messages on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 import typer
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from forcegen.errors import ForcegenError, ScenarioError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "stdout_console"]
 
 app = typer.Typer(
     name="forcegen",
@@ -24,6 +25,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class _Stdout:
+    """Prints to stdout through a Console made at each call, so the terminal width
+    (``COLUMNS``) is read when a command runs rather than when its module is imported;
+    text is not wrapped, so paths and ids stay copyable."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """Like :meth:`rich.console.Console.print`."""
+        Console(highlight=False, emoji=False, soft_wrap=True).print(*objects, **kwargs)
+
+
+stdout_console = _Stdout()
+"""What every command prints its results with."""
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forcegen.cli import app
+from forcegen.cli import app, stdout_console
 from forcegen.engine.simulate import Mode
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH, Store
@@ -25,7 +25,7 @@ from forcegen.sim import Sim
 
 __all__ = ["StoreOption", "run", "summary_table"]
 
-console = Console(highlight=False)
+console = stdout_console
 
 DEMO_SCENARIO = "russia-2022-covert"
 
@@ -103,6 +103,14 @@ def run(
     label: Annotated[
         str | None, typer.Option(help="Text saved with the run (shown by `forcegen runs`).")
     ] = None,
+    store_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds to wait for a store that another process is writing "
+            "(longer than for other commands: the simulation is already done).",
+        ),
+    ] = 300.0,
 ) -> None:
     """Simulate a scenario, print the summary (strength, recruits, losses, cost) and save
     the run in the results store."""
@@ -131,19 +139,56 @@ def run(
         path = write_result_dir(result, out)
         console.print(f"wrote {path}/series.parquet and {path}/run.json")
     if not no_store:
-        run_id = Store(store).save(result, label=label, scenario_text=loaded.source_text or None)
+        st = Store(store, timeout=store_timeout)
+        run_id = st.save(result, label=label, scenario_text=loaded.source_text or None)
         console.print(f"saved as run {run_id} in {store} (forcegen show {run_id})")
 
 
 @app.command()
 def demo(
-    runs: Annotated[int, typer.Option(min=1, help="Number of replicates.")] = 1000,
+    runs: Annotated[
+        int, typer.Option(min=1, help="Replicates (256 = two full blocks, about a minute).")
+    ] = 256,
     seed: Annotated[int, typer.Option(min=0)] = 1,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for report.html and the figures.")
+    ] = Path("forcegen-demo"),
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Results store; <out>/forcegen.duckdb when omitted."),
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not save the run in a results store.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
 ) -> None:
-    """Run the built-in scenario from the August 2022 report and print its summary."""
+    """Run the built-in scenario from the August 2022 report; write a report and figures.
+
+    Simulates ``russia-2022-covert``, prints its summary, saves the run in a results
+    store, and writes ``report.html`` (self-contained) and the figures as PNG into the
+    output folder.
+    """
+    from forcegen.report import figures
+    from forcegen.report.html import write_report
+
     console.print(f"forcegen demo: built-in scenario [bold]{DEMO_SCENARIO}[/bold]")
-    sim = Sim(DEMO_SCENARIO, runs=runs, seed=seed)
+    loaded = load_scenario_with_warnings(DEMO_SCENARIO)
+    sim = Sim(loaded.scenario, runs=runs, seed=seed, workers=workers)
     result = simulate_with_progress(sim)
     console.print(summary_table(result.summary()))
     console.print(evidence_status_line(result.scenario))
     console.print(f"simulated in {result.elapsed_seconds:.1f} s")
+    out.mkdir(parents=True, exist_ok=True)
+    run_id: str | None = None
+    if not no_store:
+        store_path = store if store is not None else out / "forcegen.duckdb"
+        run_id = Store(store_path).save(
+            result, label="forcegen demo", scenario_text=loaded.source_text or None
+        )
+        console.print(f"saved as run {run_id} in {store_path}")
+    report_path = write_report(result, out / "report.html", store_run_id=run_id)
+    written = []
+    for kind, draw in figures.FIGURES.items():
+        written.append(figures.save_figure(draw(result), out / f"{kind}.png"))
+    console.print(f"report:  {report_path.resolve()}")
+    console.print(f"figures: {', '.join(p.name for p in written)} in {out.resolve()}")

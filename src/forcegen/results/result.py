@@ -186,7 +186,10 @@ class Result:
     # -- views --------------------------------------------------------------------------
     def to_xarray(self) -> xr.Dataset:
         """All series as one labelled :class:`xarray.Dataset` (dims ``run``, ``date``,
-        ``channel``/``pool`` and ``state``/``cause``/``<series>_kind``)."""
+        ``channel`` or ``pool_id``, and ``state``/``cause``/``<series>_kind``).
+
+        The pools' dimension is ``pool_id`` because ``pool`` names the series itself.
+        """
         import xarray as xr
 
         variables: dict[str, Any] = {}
@@ -194,10 +197,10 @@ class Result:
             "run": np.arange(self.runs),
             "date": self.dates,
             "channel": self.channels,
-            "pool": self.pools,
+            "pool_id": self.pools,
         }
         for name, spec in SERIES.items():
-            dims = ["run", "date", spec.entity]
+            dims = ["run", "date", "channel" if spec.entity == "channel" else "pool_id"]
             if spec.category is not None:
                 dim = spec.category if spec.category != "kind" else f"{name}_kind"
                 dims.append(dim)

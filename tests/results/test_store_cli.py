@@ -1,0 +1,123 @@
+"""Store commands: ``run --store/--no-store``, ``runs``, ``show``, ``export``, ``delete``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from store_support import TINY_YAML
+
+from forcegen.cli import main
+from forcegen.results.store import Store
+
+CliResult = tuple[int, str, str]
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Cli:
+    """``cli(*args)``: run ``forcegen`` in-process in a fresh folder; returns (exit code,
+    stdout, stderr)."""
+    monkeypatch.delenv("FORCEGEN_STORE", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # keep Rich tables on one line per row
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(TINY_YAML)
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_run_saves_into_the_store_and_store_commands_use_it(cli: Cli, tmp_path: Path) -> None:
+    store = tmp_path / "results" / "fg.duckdb"  # the folder is created on the first save
+    args = ["--runs", "6", "--seed", "2", "--quiet", "--label", "from the cli"]
+    code, out, err = cli("run", "tiny.yaml", *args, "--store", str(store))
+    assert code == 0, err
+    (run_id,) = Store(store).run_ids()
+    assert f"saved as run {run_id} in {store}" in out
+    info = Store(store).info(run_id)
+    assert (info.seed, info.replicates, info.label) == (2, 6, "from the cli")
+    assert info.scenario_text == TINY_YAML  # the file's own text, kept verbatim
+
+    code, out, err = cli("runs", "--store", str(store))
+    assert code == 0, err
+    assert run_id in out
+    assert "tiny-store" in out
+    assert "from the cli" in out
+
+    code, out, err = cli("show", run_id[:4], "--store", str(store))
+    assert code == 0, err
+    assert f"run {run_id}: tiny-store" in out
+    assert "seed 2, 6 runs, stochastic" in out
+    assert "Deployed strength" in out  # the summary table
+    assert "evidence:" in out
+
+    code, out, err = cli("export", run_id, "--out", "x.parquet", "--store", str(store))
+    assert code == 0, err
+    assert pq.read_table(tmp_path / "x.parquet").num_rows == 6 * 90 * (2 * 30 + 1)
+    code, out, err = cli(
+        "export", run_id, "--format", "csv", "--out", "x.data", "--store", str(store)
+    )
+    assert code == 0, err
+    assert (tmp_path / "x.data").read_text().startswith('"run","date","series"')
+
+    code, out, err = cli("delete", run_id, "--store", str(store), "--yes")
+    assert code == 0, err
+    assert f"deleted run {run_id}" in out
+    assert Store(store).run_ids() == []
+
+
+def test_run_uses_the_default_store_unless_told_not_to(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = cli("run", "tiny.yaml", "--runs", "2", "--quiet", "--no-store")
+    assert code == 0, err
+    assert not (tmp_path / "forcegen.duckdb").exists()
+    code, out, err = cli("run", "tiny.yaml", "--runs", "2", "--quiet")
+    assert code == 0, err
+    assert len(Store(tmp_path / "forcegen.duckdb").run_ids()) == 1
+    code, out, err = cli("runs")
+    assert code == 0
+    assert "tiny-store" in out
+
+
+def test_store_command_errors_exit_2_with_a_message(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = cli("runs")
+    assert code == 0
+    assert "no runs in forcegen.duckdb" in out
+    code, _, err = cli("show", "abc")
+    assert code == 2
+    assert "error: store forcegen.duckdb does not exist" in err
+    assert "Traceback" not in err
+
+    cli("run", "tiny.yaml", "--runs", "2", "--quiet")
+    code, _, err = cli("show", "zzzz")
+    assert code == 2
+    assert "no run 'zzzz'" in err
+    assert "latest runs:" in err
+    (run_id,) = Store(tmp_path / "forcegen.duckdb").run_ids()
+    code, _, err = cli("export", run_id, "--out", "x.xlsx")
+    assert code == 2
+    assert "cannot tell the export format" in err
+
+    # delete asks first; answering no keeps the run
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, out, err = cli("delete", run_id)
+    assert code == 130
+    assert Store(tmp_path / "forcegen.duckdb").run_ids() == [run_id]
+
+    (tmp_path / "notes.duckdb").write_text("not a database " * 100)
+    code, _, err = cli("runs", "--store", "notes.duckdb")
+    assert code == 2
+    assert "notes.duckdb is not a forcegen store" in err
