@@ -212,6 +212,12 @@ class _Resolver:
         return Schedule(v, np.clip(step, 0, None).astype(np.int64))
 
     def day_of(self, date: dt.date) -> int:
+        """Day index of ``date``; an event dated before the start applies from day 0
+        (the loader rejects such dates; scenarios built in code may hold them)."""
+        return max(0, (date - self.scenario.start_date).days)
+
+    def offset_of(self, date: dt.date) -> int:
+        """Signed day index of ``date`` (negative before the start)."""
         return (date - self.scenario.start_date).days
 
 
@@ -396,7 +402,7 @@ def _channel_plan(
         reputation = res.scalar(enl.reputation_elasticity)  # type: ignore[union-attr]
     waves = [
         Wave(
-            start_day=res.day_of(ev.date),
+            start_day=res.offset_of(ev.date),  # a wave begun earlier continues
             size=res.scalar(ev.size_people),
             duration=np.maximum(_as_days(res.scalar(ev.duration_days)), 1),
             evasion=res.scalar(ev.evasion_share),

@@ -4,12 +4,12 @@ Order of events within day ``t`` (see ``docs/model.md``, which the reference
 implementation in ``tests/reference/`` follows independently):
 
 1. **Pools** gain their daily replenishment and any widening dated ``t``.
-2. **Exits** are drawn from the start-of-day deployed: each deployed person leaves
+2. **Returns**: each person recovering at the start of the day returns to duty with
+   probability ``1 / mean recovery days`` (so nobody wounded today returns today).
+3. **Exits** are drawn from the start-of-day deployed: each deployed person leaves
    with competing daily probabilities (killed, wounded, missing, deserted, refused,
    early termination once past the minimum service); the wounded either go to
    recovery or are discharged.
-3. **Returns**: each person recovering at the start of the day returns to duty with
-   probability ``1 / mean recovery days`` (so nobody wounded today returns today).
 4. **Ageing**: everyone's service age grows by one day. People reaching their term
    leave (``expired`` or ``released``) unless renewed; under stop-loss they are held
    instead, and leave (or renew) on the day stop-loss ends.

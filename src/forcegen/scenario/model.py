@@ -155,10 +155,11 @@ class BehaviouralEnlistment(_Model):
     """Each eligible person enlists on a given day with probability
 
     ``base_rate_per_day * (pay / wage) ** pay_elasticity
-    * (pool / initial pool) ** depletion_exponent * paid_share ** reputation_elasticity``,
+    * (pool / ever in pool) ** depletion_exponent * paid_share ** reputation_elasticity``,
 
     where ``pay`` is the monthly salary plus the sign-up bonuses spread over the
-    contract term (12 months for indefinite contracts).
+    contract term (12 months for indefinite contracts) and "ever in pool" counts
+    everyone who has been in the pool (initial, replenished, widened).
     """
 
     model: Literal["behavioural"]

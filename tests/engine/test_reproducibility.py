@@ -1,0 +1,199 @@
+"""The reproducibility contract (docs/architecture.md) and common random numbers.
+
+* A result is a pure function of (scenario, seed): same inputs, identical arrays.
+* Replicate k is identical whether 10, 130 or 300 replicates run (blocks of 128 are
+  independent and always full).
+* Different seeds give different results.
+* Common random numbers: two scenarios run with the same seed share the streams of
+  everything they have in common, so the variance of their difference is much smaller
+  than with independent seeds; adding an unrelated channel changes nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from engine_helpers import SERIES, ensemble, no_losses, scenario
+
+from forcegen.engine.simulate import run_block
+from forcegen.engine.streams import BLOCK_SIZE
+from forcegen.scenario.model import Scenario
+
+
+def base_channels(*, salary: float = 100_000.0, extra_first: bool = False) -> list[dict[str, Any]]:
+    channels: list[dict[str, Any]] = [
+        {
+            "id": "contract",
+            "enlistment": {"model": "series", "recruits_per_day": {"range": [20, 40]}},
+            "training_days": {"dist": "triangular", "low": 5, "mode": 10, "high": 20},
+            "training_withdrawal_probability": {"dist": "beta", "alpha": 2, "beta": 30},
+            "contract": {"term_days": 90, "renewal_probability": 0.5},
+        },
+        {
+            "id": "volunteers",
+            "pool": "men",
+            "enlistment": {
+                "model": "behavioural",
+                "base_rate_per_day": 1e-4,
+                "pay_elasticity": {"range": [0.5, 1.5]},
+            },
+            "pay": {"salary_per_month": salary},
+            "training_days": 10,
+        },
+    ]
+    if extra_first:
+        channels.insert(
+            0,
+            {
+                "id": "unrelated",
+                "enlistment": {"model": "series", "recruits_per_day": {"range": [5, 15]}},
+                "training_days": 3,
+                "contract": {"term_days": 40, "renewal_probability": 0.3},
+                "initial": {"deployed": 50},
+            },
+        )
+    return channels
+
+
+def crn_scenario(
+    *,
+    killed: float = 0.004,
+    salary: float = 100_000.0,
+    extra_first: bool = False,
+    horizon: int = 150,
+) -> Scenario:
+    return scenario(
+        base_channels(salary=salary, extra_first=extra_first),
+        horizon=horizon,
+        losses=no_losses(
+            killed_per_day={"range": [0.8 * killed, 1.2 * killed]},
+            wounded_per_day=0.006,
+            recovery={"mean_days": {"range": [10, 20]}, "return_probability": 0.6},
+        ),
+        pools=[{"id": "men", "initial_people": 200_000, "reference_wage_per_month": 60_000}],
+    )
+
+
+def sim_data(scn: Scenario, runs: int, seed: int, **kwargs: Any) -> dict[str, np.ndarray]:
+    sim_module = pytest.importorskip("forcegen.sim")
+    data: dict[str, np.ndarray] = sim_module.Sim(scn, runs=runs, seed=seed, **kwargs).run().data
+    return data
+
+
+def assert_same(a: dict[str, np.ndarray], b: dict[str, np.ndarray], runs: int) -> None:
+    for name in SERIES:
+        np.testing.assert_array_equal(a[name][:runs], b[name][:runs], err_msg=name)
+
+
+# -------------------------------------------------------------------- pure function
+@pytest.mark.parametrize("mode", ["stochastic", "mean-field"])
+def test_same_scenario_and_seed_give_identical_arrays(mode: str) -> None:
+    scn = crn_scenario()
+    a = run_block(scn, seed=42, block=1, mode=mode)  # type: ignore[arg-type]
+    b = run_block(crn_scenario(), seed=42, block=1, mode=mode)  # type: ignore[arg-type]
+    for name in SERIES:
+        np.testing.assert_array_equal(getattr(a.output, name), getattr(b.output, name), name)
+    for name, values in a.parameters.values.items():
+        np.testing.assert_array_equal(values, b.parameters.values[name], name)
+
+
+def test_replicate_k_does_not_depend_on_the_number_of_runs() -> None:
+    scn = crn_scenario(horizon=60)
+    r10 = sim_data(scn, 10, seed=3)
+    r130 = sim_data(scn, 130, seed=3)
+    r300 = sim_data(scn, 300, seed=3)
+    assert r10["strength"].shape[0] == 10
+    assert r300["strength"].shape[0] == 300
+    assert_same(r10, r130, 10)
+    assert_same(r130, r300, 130)  # crosses the first block boundary (128)
+    # ... and the blocks are what run_block gives for each block on its own.
+    block2 = run_block(scn, seed=3, block=2).output
+    np.testing.assert_array_equal(
+        r300["strength"][2 * BLOCK_SIZE :], block2.strength[: 300 - 2 * BLOCK_SIZE]
+    )
+
+
+def test_replicates_within_and_across_blocks_differ() -> None:
+    data = sim_data(crn_scenario(horizon=60), 300, seed=3)
+    end = data["strength"][:, -1].sum(axis=(1, 2))
+    # 300 replicates of a count with a spread of hundreds: essentially all distinct,
+    # and no block repeats another.
+    assert np.unique(end).size > 250
+    assert not np.array_equal(end[:44], end[128:172])
+    assert not np.array_equal(end[:44], end[256:300])
+
+
+def test_different_seeds_differ() -> None:
+    scn = crn_scenario()
+    a = run_block(scn, seed=1, block=0).output
+    b = run_block(scn, seed=2, block=0).output
+    assert not np.array_equal(a.strength, b.strength)
+    assert (a.strength[:, -1] != b.strength[:, -1]).mean() > 0.9
+
+
+def test_sim_parameters_are_reproducible_too() -> None:
+    sim_module = pytest.importorskip("forcegen.sim")
+    a = sim_module.Sim(crn_scenario(horizon=20), runs=140, seed=9).run()
+    b = sim_module.Sim(crn_scenario(horizon=20), runs=300, seed=9).run()
+    assert a.parameters.keys() == b.parameters.keys()
+    assert "losses.killed_per_day" in a.parameters
+    for name, values in a.parameters.items():
+        np.testing.assert_array_equal(values, b.parameters[name][:140], name)
+
+
+# -------------------------------------------------------- common random numbers
+@pytest.fixture(scope="module")
+def crn_base() -> tuple[np.ndarray, np.ndarray]:
+    """End strength of both channels of the base scenario (sampling off), seed 1."""
+    runs = ensemble(crn_scenario(), runs=512, seed=1)
+    return runs.strength[:, -1, 0].sum(axis=-1), runs.strength[:, -1, 1].sum(axis=-1)
+
+
+def test_crn_reduces_variance_of_a_hazard_difference(
+    crn_base: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Killed hazard +10%. Measured with 512 replicates (seed 1 vs 1 and 1 vs 2):
+    Var(A−B) is 13.2× smaller with common random numbers for the series channel and
+    7.9× smaller for the behavioural one. The ratio of two sample variances on 511
+    degrees of freedom has a relative standard error of about sqrt(4/511) ≈ 9%, so
+    a required factor of 4 (channel 0) and 3 (channel 1) is far from chance."""
+    changed = crn_scenario(killed=0.0044)
+    ensemble_crn = ensemble(changed, runs=512, seed=1)
+    ensemble_ind = ensemble(changed, runs=512, seed=2)
+    for channel, required in ((0, 4.0), (1, 3.0)):
+        a = crn_base[channel]
+        crn = ensemble_crn.strength[:, -1, channel].sum(axis=-1)
+        ind = ensemble_ind.strength[:, -1, channel].sum(axis=-1)
+        factor = np.var(a - ind, ddof=1) / np.var(a - crn, ddof=1)
+        assert factor > required, (channel, factor)
+        # Same expected effect either way (the estimate is unbiased, only less noisy).
+        se = np.sqrt(np.var(a - ind, ddof=1) / a.size)
+        assert abs((a - crn).mean() - (a - ind).mean()) < 4 * se
+
+
+def test_crn_pay_change_leaves_other_channels_identical(
+    crn_base: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Salary +10% in the behavioural channel. The series channel does not depend on
+    it and its streams are shared, so it is identical. In the behavioural channel
+    itself CRN barely helps (measured factor 1.09 with 512 replicates): numpy's
+    binomial sampler consumes a data-dependent number of uniforms, so once one
+    enlistment draw changes, the stream desynchronises for every later replicate of
+    the block and every later day. Not asserted as a factor; reported."""
+    changed = ensemble(crn_scenario(salary=110_000), runs=512, seed=1)
+    np.testing.assert_array_equal(changed.strength[:, -1, 0].sum(axis=-1), crn_base[0])
+    assert (changed.strength[:, -1, 1].sum(axis=-1) > crn_base[1]).mean() > 0.5
+
+
+@pytest.mark.parametrize("sample", [False, True], ids=["expected-values", "sampled"])
+def test_unrelated_channel_changes_nothing_else(sample: bool) -> None:
+    """Streams are named by channel id and parameter name, so inserting a channel (at
+    the front, shifting every index) leaves the other channels' results unchanged."""
+    a = run_block(crn_scenario(), seed=4, block=1, sample_parameters=sample).output
+    b = run_block(crn_scenario(extra_first=True), seed=4, block=1, sample_parameters=sample)
+    assert b.output.strength[:, :, 0].sum() > 0  # the new channel does something
+    for name in ("strength", "inflow", "outflow", "transition", "cost", "unpaid"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b.output, name)[:, :, 1:], name)
+    np.testing.assert_array_equal(a.pool, b.output.pool)
