@@ -1,0 +1,154 @@
+"""Where forcegen's time goes, and how far it is from the random-number floor.
+
+Two floors, both measured with the (n, p) the engine actually faces:
+
+* **aggregate floor** — one binomial (or Poisson) of shape ``(replicates,)`` per
+  transition per day: what a model *without* age structure would have to draw. The
+  engine's draws are recorded (their per-replicate totals of ``n`` and the
+  ``n``-weighted mean ``p``) and replayed alone.
+* **age-slot floor** — the time spent inside NumPy's ``binomial``/``poisson`` calls
+  of the engine itself, which draws the age-dependent transitions (returns, exits,
+  wounded) once per (age slot, replicate) — one slot per day of service — and the
+  rest per replicate. That is the floor of the exact age-structured method: the
+  draws it cannot avoid, without any of the bookkeeping around them.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from forcegen.engine.compile import compile_block
+from forcegen.engine.draws import Array, StochasticDraws
+from forcegen.engine.sampling import sample_block
+from forcegen.engine.step import simulate_block
+from forcegen.scenario.model import Scenario
+
+__all__ = ["EngineProfile", "TimedDraws", "profile_engine", "top_functions"]
+
+FloatArray = NDArray[np.float64]
+
+
+class TimedDraws(StochasticDraws):
+    """The engine's own draws, timed, with their aggregate counterparts recorded."""
+
+    def __init__(self, seed: int, block: int) -> None:
+        super().__init__(seed, block)
+        self.seconds = 0.0
+        self.by_transition: dict[str, float] = {}
+        self.calls = 0
+        self.elements = 0
+        # (kind, n per replicate, mean p per replicate) of every call, for the replay.
+        self.aggregate: list[tuple[str, NDArray[np.int64], FloatArray]] = []
+
+    def _account(self, name: str, seconds: float) -> None:
+        self.seconds += seconds
+        # "army/cause/3" → "cause": the transition, whatever the channel or split index.
+        parts = name.split("/")
+        key = parts[1] if len(parts) > 1 else name
+        self.by_transition[key] = self.by_transition.get(key, 0.0) + seconds
+
+    def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
+        start = time.process_time()
+        out = super().binomial(name, n, p)
+        self._account(name, time.process_time() - start)
+        n_arr = np.asarray(n)
+        self.calls += 1
+        self.elements += int(n_arr.size)
+        rows = n_arr.reshape(n_arr.shape[0], -1) if n_arr.ndim else n_arr.reshape(1, 1)
+        p_arr = np.broadcast_to(np.asarray(p, dtype=np.float64), n_arr.shape)
+        p_rows = p_arr.reshape(rows.shape)
+        total = rows.sum(axis=1).astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_p = np.where(total > 0, (rows * p_rows).sum(axis=1) / total, p_rows[:, 0])
+        self.aggregate.append(("binomial", total, np.clip(mean_p, 0.0, 1.0)))
+        return out
+
+    def poisson(self, name: str, lam: FloatArray) -> Array:
+        start = time.process_time()
+        out = super().poisson(name, lam)
+        self._account(name, time.process_time() - start)
+        lam_arr = np.atleast_1d(np.asarray(lam, dtype=np.float64))
+        self.calls += 1
+        self.elements += int(lam_arr.size)
+        self.aggregate.append(("poisson", np.zeros(lam_arr.shape[0], np.int64), lam_arr))
+        return out
+
+
+@dataclass
+class EngineProfile:
+    """One block of the engine, timed and decomposed.
+
+    Attributes:
+        total_seconds: Sampling, compiling and simulating the block (CPU seconds, which
+            other jobs on a shared machine disturb less than wall time; likewise below).
+        draw_seconds: Inside NumPy's binomial/poisson calls (the age-slot floor).
+        aggregate_floor_seconds: Replaying one ``(replicates,)`` draw per engine call.
+        draw_calls: Number of draw calls (transitions × days, roughly).
+        draw_elements: Number of individual binomials/Poissons drawn.
+        replicates: Replicates in the block.
+        by_transition: Seconds inside the draws of each transition (stream name).
+    """
+
+    total_seconds: float
+    draw_seconds: float
+    aggregate_floor_seconds: float
+    draw_calls: int
+    draw_elements: int
+    replicates: int
+    by_transition: dict[str, float] = field(default_factory=dict)
+
+
+def profile_engine(scenario: Scenario, seed: int = 1, replay_repeats: int = 3) -> EngineProfile:
+    """Run block 0 of ``scenario`` with timed draws and replay the aggregate floor."""
+    start = time.process_time()
+    params = sample_block(scenario, seed=seed, block=0, sample=True)
+    plan = compile_block(scenario, params)
+    draws = TimedDraws(seed, 0)
+    breakpoints = [m.until_day for m in scenario.losses.service_multipliers]
+    simulate_block(plan, draws, breakpoints)
+    total = time.process_time() - start
+    replays = []
+    for _ in range(replay_repeats):
+        gen = np.random.default_rng(seed)
+        t0 = time.process_time()
+        for kind, n, p in draws.aggregate:
+            if kind == "binomial":
+                gen.binomial(n, p)
+            else:
+                gen.poisson(p)
+        replays.append(time.process_time() - t0)
+    return EngineProfile(
+        total_seconds=total,
+        draw_seconds=draws.seconds,
+        aggregate_floor_seconds=float(np.median(replays)),
+        draw_calls=draws.calls,
+        draw_elements=draws.elements,
+        replicates=plan.runs,
+        by_transition=dict(draws.by_transition),
+    )
+
+
+def top_functions(scenario: Scenario, seed: int = 1, limit: int = 12) -> list[tuple[str, float]]:
+    """cProfile of one block: the ``limit`` functions with most CPU time spent in them
+    (excluding sub-calls), as (name, seconds)."""
+    params = sample_block(scenario, seed=seed, block=0, sample=True)
+    plan = compile_block(scenario, params)
+    breakpoints = [m.until_day for m in scenario.losses.service_multipliers]
+    # CPU time, not wall time: on a shared machine waiting for a core is not cost.
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    simulate_block(plan, StochasticDraws(seed, 0), breakpoints)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (path, line, func), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{path.rsplit('/', 1)[-1]}:{line}" if line else "builtin"
+        rows.append((f"{func} ({where})", float(tottime)))
+    rows.sort(key=lambda r: -r[1])
+    return rows[:limit]

@@ -1,0 +1,336 @@
+"""``forcegen sensitivity`` and ``forcegen calibrate``: thin wrappers over
+:mod:`forcegen.analysis.sensitivity` and :mod:`forcegen.analysis.calibration`.
+
+Bad arguments raise :class:`~forcegen.errors.UsageError` and an invalid observed-data
+file raises :class:`~forcegen.errors.ScenarioError` (one ``FILE:LINE:COL: field:
+message`` line per problem); :func:`forcegen.cli.main` prints them and exits with 2.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from forcegen.cli import app, err_console
+from forcegen.engine.simulate import Mode
+from forcegen.errors import UsageError
+
+__all__ = ["calibrate_cmd", "sensitivity_cmd"]
+
+# Tables of long parameter names need room: when output goes to a file or a pipe (no
+# terminal width to respect), draw them 160 columns wide rather than Rich's 80.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+Workers = Annotated[
+    int | None, typer.Option(min=1, help="Local worker processes (Dask), passed to Sim.")
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
+]
+Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
+
+# Styles of evidence statuses in tables, weakest flagged.
+_STATUS_STYLE = {
+    "official-claim": "green",
+    "independent-count": "green",
+    "estimate": "cyan",
+    "assumption": "yellow",
+    "unverified-report": "bold red",
+    "denied": "bold magenta",
+    "unsourced": "dim",
+}
+
+
+def _mode(value: str) -> Mode:
+    if value == "stochastic":
+        return "stochastic"
+    if value == "mean-field":
+        return "mean-field"
+    raise UsageError(f"--mode must be 'stochastic' or 'mean-field', got {value!r}")
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--params is empty; give comma-separated parameter names")
+    return names
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if quiet:
+        yield None
+        return
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _statuses(evidence: str) -> str:
+    """``estimate: a; unverified-report: b; assumption`` → ``estimate, unverified-report,
+    assumption`` (distinct statuses, in order)."""
+    parts = [p.split(":", 1)[0].strip() for p in evidence.split(";") if p.strip()]
+    return ", ".join(dict.fromkeys(parts))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "–"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        return f"{value:.3g}"
+    return f"{value:,.4g}"
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            help="QUANTITY[SELECTOR]@DATE: strength, strength[CHANNEL], recruits[CHANNEL], "
+            "losses[CAUSE], cost[CHANNEL] (flows cumulative from the start date)."
+        ),
+    ] = "strength@2023-12-31",
+    method: Annotated[str, typer.Option(help="sobol (variance indices) or morris (screening).")] = (
+        "sobol"
+    ),
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Sobol base sample N (N·(D+2) runs) or Morris trajectories r (r·(D+1) runs); "
+            "default: about 8192 (Sobol) or 2048 (Morris) runs.",
+        ),
+    ] = None,
+    params: Annotated[
+        str | None, typer.Option(help="Comma-separated parameter names; default all uncertain.")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
+    mode: Annotated[
+        str, typer.Option(help="mean-field (parameters only) or stochastic (adds chance noise).")
+    ] = "mean-field",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the figure (PNG) and the table (CSV).")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="Rows shown and plotted.")] = 20,
+    second_order: Annotated[
+        bool,
+        typer.Option(
+            "--second-order", help="Sobol: also pairwise interaction indices (N·(2D+2) runs)."
+        ),
+    ] = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    quiet: Quiet = False,
+) -> None:
+    """Rank uncertain parameters by their influence on one output, with their evidence.
+
+    Sobol or Morris (SALib) in quantile space; the design runs as replicates of a few
+    simulations. Prints the ranked table; --out writes a figure and a CSV."""
+    from forcegen.analysis.sensitivity import sensitivity
+
+    if method not in ("sobol", "morris"):
+        raise UsageError(f"--method must be 'sobol' or 'morris', got {method!r}")
+    with _progress("simulating design", quiet) as progress:
+        result = sensitivity(
+            scenario,
+            output,
+            method="sobol" if method == "sobol" else "morris",
+            samples=samples,
+            params=_names(params),
+            seed=seed,
+            mode=_mode(mode),
+            workers=workers,
+            scheduler=scheduler,
+            second_order=second_order,
+            progress=progress,
+        )
+    pct = f"{result.conf_level:.0%} CI"
+    table = Table(
+        title=escape(f"{result.scenario.name}: sensitivity of {result.output.description}\n")
+        + escape(
+            f"{result.method}, {result.samples} samples = {result.runs} runs, {result.mode}, "
+            f"seed {result.seed}; output mean {_fmt(result.output_mean)}, sd "
+            f"{_fmt(result.output_sd)}"
+        ),
+        title_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("parameter", overflow="fold")
+    if result.method == "sobol":
+        table.add_column(f"ST ± {pct}", justify="right")
+        table.add_column(f"S1 ± {pct}", justify="right")
+    else:
+        table.add_column(f"mu* ± {pct}", justify="right")
+        table.add_column("sigma", justify="right")
+    table.add_column("values explored", justify="right")
+    table.add_column("evidence")
+    for r in result.table.head(top).to_dict("records"):
+        if result.method == "sobol":
+            a = f"{r['ST']:.3f} ± {r['ST_conf']:.3f}"
+            b = f"{r['S1']:.3f} ± {r['S1_conf']:.3f}"
+        else:
+            a = f"{_fmt(r['mu_star'])} ± {_fmt(r['mu_star_conf'])}"
+            b = _fmt(r["sigma"])
+        # Statuses here (weakest coloured); the claim ids are in the CSV and the figure.
+        statuses = _statuses(str(r["evidence"]))
+        evidence = Text(statuses, style=_STATUS_STYLE.get(str(r["weakest"]), ""))
+        # Text cells: names and evidence may contain [brackets], which Rich would
+        # otherwise read as markup.
+        table.add_row(
+            Text(str(r["rank"])),
+            Text(str(r["parameter"])),
+            Text(a),
+            Text(b),
+            Text(f"{_fmt(r['low'])} – {_fmt(r['high'])}"),
+            evidence,
+        )
+    console.print(table)
+    if result.second_order is not None:
+        pairs = Table(title="largest interactions (second-order Sobol)", title_justify="left")
+        for col in ("parameter a", "parameter b", f"S2 ± {pct}"):
+            pairs.add_column(col)
+        for r in result.second_order.head(min(top, 10)).to_dict("records"):
+            s2 = f"{r['S2']:.3f} ± {r['S2_conf']:.3f}"
+            pairs.add_row(Text(str(r["parameter_a"])), Text(str(r["parameter_b"])), Text(s2))
+        console.print(pairs)
+    k = min(5, len(result.table))
+    weak = result.weak_among_top(k)
+    if weak:
+        console.print(
+            f"[yellow]the answer hinges on weak evidence:[/yellow] of the {k} most "
+            f"influential inputs, {len(weak)} rest on an unverified report, denial or "
+            "assumption: " + escape(", ".join(weak))
+        )
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
+    console.print(f"analysed in {result.elapsed_seconds:.1f} s")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"sensitivity-{result.scenario.name}-{_slug(result.output.text)}-{result.method}"
+        fig = result.figure(top=top, path=out / f"{stem}.png")
+        del fig
+        result.to_csv(out / f"{stem}.csv")
+        console.print(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}", markup=False)
+    else:
+        err_console.print("(give --out DIR to write the figure and the table)")
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
+    observed: Annotated[
+        Path, typer.Argument(help="Observed-data CSV (format: docs/calibration.md).")
+    ],
+    params: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated parameters to calibrate; default: the 4 the data inform "
+            "most (Morris screening)."
+        ),
+    ] = None,
+    budget: Annotated[int, typer.Option(min=60, help="Maximum model simulations.")] = 8192,
+    population: Annotated[int, typer.Option(min=20, help="ABC particles per generation.")] = 128,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
+    mode: Annotated[
+        str, typer.Option(help="mean-field (default, fast) or stochastic simulations.")
+    ] = "mean-field",
+    others: Annotated[
+        str,
+        typer.Option(
+            help="Uncertain parameters not calibrated: 'expected' (held at their means; "
+            "posterior conditional on them) or 'prior' (drawn; marginal, much costlier)."
+        ),
+    ] = "expected",
+    out: Annotated[
+        Path, typer.Option(help="Folder for the calibrated scenario, summaries and figures.")
+    ] = Path("."),
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    quiet: Quiet = False,
+) -> None:
+    """Calibrate parameters to observed data (ABC-SMC) and write a calibrated scenario.
+
+    Prints the posterior table; writes DIR/<name>-calibrated.yaml (posteriors as
+    distributions), summaries (CSV) and figures (PNG) to --out."""
+    from forcegen.analysis.calibration import calibrate, load_observed
+    from forcegen.sim import load
+
+    if others not in ("prior", "expected"):
+        raise UsageError(f"--others must be 'prior' or 'expected', got {others!r}")
+    scen = load(scenario)
+    data = load_observed(observed, scen)
+    with _progress("calibrating (simulations)", quiet) as progress:
+        result = calibrate(
+            scen,
+            data,
+            params=_names(params),
+            budget=budget,
+            population_size=population,
+            seed=seed,
+            mode=_mode(mode),
+            others="prior" if others == "prior" else "expected",
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    table = Table(
+        title=escape(
+            f"{result.scenario.name} calibrated to {observed.name}: "
+            f"{len(data.rows)} observations, {result.simulations} simulations, "
+            f"{len(result.temperatures)} generations, final temperature "
+            f"{result.final_temperature:.3g}, ESS {result.ess:.0f}"
+        ),
+        title_justify="left",
+    )
+    table.add_column("parameter", overflow="fold")
+    table.add_column("prior")
+    for col in ("posterior mean", "median", "5–95 %", "shrinkage"):
+        table.add_column(col, justify="right")
+    table.add_column("evidence")
+    for r in result.summary.to_dict("records"):
+        name = str(r["parameter"]) + (f" (from {r['step']})" if r["step"] else "")
+        cells = (
+            name,
+            str(r["prior"]),
+            _fmt(r["post_mean"]),
+            _fmt(r["post_median"]),
+            f"{_fmt(r['post_q05'])} – {_fmt(r['post_q95'])}",
+            f"{r['shrinkage']:.0%}" if r["shrinkage"] == r["shrinkage"] else "–",
+            _statuses(str(r["evidence"])),
+        )
+        table.add_row(*(Text(c) for c in cells))
+    console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
+    paths = result.write(out)
+    console.print(f"calibrated in {result.elapsed_seconds:.1f} s")
+    for what, path in paths.items():
+        console.print(f"wrote {what.replace('_', ' ')}: {path}", markup=False)

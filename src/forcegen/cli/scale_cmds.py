@@ -1,0 +1,136 @@
+"""``forcegen ensemble``: huge ensembles in bounded memory.
+
+Like ``forcegen run``, but blocks of replicates are reduced as they finish (see
+:mod:`forcegen.results.reduce`) instead of being kept, so 100,000 replicates of a
+three-year scenario fit in a few hundred megabytes. ``--keep summary`` keeps only the
+per-replicate numbers of the summary table; ``--keep strength`` also keeps deployed
+strength per replicate and date (4 bytes each) for quantile bands.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from forcegen.cli import app
+from forcegen.cli.run_cmds import summary_table
+from forcegen.engine.simulate import Mode
+from forcegen.errors import UsageError
+from forcegen.results.reduce import Reducer, StrengthQuantiles, SummaryTotals
+from forcegen.sim import Sim
+
+__all__ = ["Keep", "ensemble"]
+
+console = Console(highlight=False)
+
+
+class Keep(StrEnum):
+    """What a streamed ensemble keeps per replicate."""
+
+    summary = "summary"
+    strength = "strength"
+
+
+@app.command()
+def ensemble(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
+    runs: Annotated[int, typer.Option(min=1, help="Number of replicates.")] = 10_000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 1,
+    mode: Annotated[
+        str, typer.Option(help="stochastic (integer people) or mean-field (expectations).")
+    ] = "stochastic",
+    sample_parameters: Annotated[
+        bool,
+        typer.Option(
+            "--sample-parameters/--no-sample-parameters",
+            help="Draw uncertain parameters per replicate.",
+        ),
+    ] = True,
+    keep: Annotated[
+        Keep,
+        typer.Option(
+            help="summary: the summary's numbers per replicate; strength: also deployed "
+            "strength per replicate and date (runs × days × 4 bytes)."
+        ),
+    ] = Keep.summary,
+    quantiles_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write quantiles of deployed strength by date to this CSV (needs --keep strength)."
+        ),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
+    ] = None,
+    chunk: Annotated[int, typer.Option(min=1, help="Blocks of 128 replicates per Dask task.")] = 1,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Simulate a large ensemble in bounded memory and print its summary."""
+    from forcegen.distributed import run_reduced
+
+    if mode not in ("stochastic", "mean-field"):
+        raise typer.BadParameter("expected 'stochastic' or 'mean-field'", param_hint="--mode")
+    if quantiles_out is not None and keep is not Keep.strength:
+        raise UsageError("--quantiles-out needs --keep strength")
+    chosen: Mode = "stochastic" if mode == "stochastic" else "mean-field"
+    sim = Sim(
+        scenario,
+        runs=runs,
+        seed=seed,
+        mode=chosen,
+        sample_parameters=sample_parameters,
+        workers=workers,
+        scheduler=scheduler,
+    )
+    totals = SummaryTotals()
+    strength = StrengthQuantiles()
+    reducers: list[Reducer] = [totals] + ([strength] if keep is Keep.strength else [])
+    start = time.perf_counter()
+    if quiet:
+        run_reduced(sim, reducers, chunk=chunk)
+    else:
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("blocks"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("run", total=sim.blocks)
+            run_reduced(
+                sim,
+                reducers,
+                lambda done, total: bar.update(task, completed=done),
+                chunk=chunk,
+            )
+    elapsed = time.perf_counter() - start
+    console.print(summary_table(totals.summary()))
+    kept = totals.nbytes + (strength.nbytes if keep is Keep.strength else 0)
+    console.print(
+        f"simulated in {elapsed:.1f} s; kept {kept / 1e6:,.1f} MB of per-replicate values; "
+        f"peak memory of this process {_peak_rss_mb():,.0f} MB"
+    )
+    if quantiles_out is not None:
+        table = strength.quantiles()
+        table.index.name = "date"
+        quantiles_out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(quantiles_out)
+        console.print(f"wrote {quantiles_out}")
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB); ru_maxrss is KiB on Linux, bytes on macOS."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
