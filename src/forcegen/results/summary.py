@@ -31,6 +31,10 @@ class Band:
         lo, med, hi = np.quantile(values, [q[0], 0.5, q[1]])
         return cls(float(med), float(lo), float(hi))
 
+    def scaled(self, factor: float) -> Band:
+        """The band with every value multiplied by ``factor`` (e.g. to billions)."""
+        return Band(self.median * factor, self.low * factor, self.high * factor)
+
     def format(self, digits: int = 0) -> str:
         """``median [low–high]`` with thousands separators."""
         f = f"{{:,.{digits}f}}"
@@ -97,9 +101,16 @@ class Summary:
             for cause, b in self.losses_by_cause.items()
             if b.high > 0
         ]
+        billions = 1e9
         rows += [
-            (f"Cost paid ({self.currency}, total)", self.cost_paid.format()),
-            (f"Promised but unpaid ({self.currency}, total)", self.cost_unpaid.format()),
+            (
+                f"Cost paid (billion {self.currency}, total)",
+                self.cost_paid.scaled(1 / billions).format(1),
+            ),
+            (
+                f"Promised but unpaid (billion {self.currency}, total)",
+                self.cost_unpaid.scaled(1 / billions).format(1),
+            ),
         ]
         return rows
 
