@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from forcegen.results.result import SERIES, Result
 
-__all__ = ["provenance", "write_result_dir"]
+__all__ = ["provenance", "tidy_schema", "write_result_dir"]
 
 _RUN_CHUNK = 64  # replicates per Parquet row group: bounds memory for large ensembles
 
@@ -46,8 +46,10 @@ def provenance(result: Result) -> dict[str, Any]:
     }
 
 
-def _schema() -> pa.Schema:
-    label = pa.dictionary(pa.int32(), pa.string())
+def tidy_schema(dictionary: bool = True) -> pa.Schema:
+    """Arrow schema of the tidy rows (see :meth:`Result.to_pandas`): labels
+    dictionary-encoded, or plain strings."""
+    label = pa.dictionary(pa.int32(), pa.string()) if dictionary else pa.string()
     return pa.schema(
         [
             ("run", pa.int32()),
@@ -70,7 +72,7 @@ def write_result_dir(result: Result, out_dir: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        schema = _schema()
+        schema = tidy_schema()
         with pq.ParquetWriter(tmp / "series.parquet", schema, compression="zstd") as writer:
             for lo in range(0, result.runs, _RUN_CHUNK):
                 runs = range(lo, min(lo + _RUN_CHUNK, result.runs))

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from forcegen.errors import StoreError, UsageError
+from forcegen.results.files import tidy_schema
 from forcegen.results.result import SERIES, Result, SeriesSpec
 from forcegen.results.summary import Summary
 from forcegen.scenario.load import scenario_hash
@@ -998,24 +999,6 @@ def _export_format(target: Path, format: str | None) -> str:
     return format
 
 
-def _tidy_schema(dictionary: bool) -> pa.Schema:
-    # Same layout as `forcegen run --out` (results/files.py) and Result.to_pandas.
-    label = pa.dictionary(pa.int32(), pa.string()) if dictionary else pa.string()
-    return pa.schema(
-        [
-            ("run", pa.int32()),
-            ("date", pa.date32()),
-            ("series", label),
-            ("channel", label),
-            ("pool", label),
-            ("state", label),
-            ("cause", label),
-            ("kind", label),
-            ("value", pa.float64()),
-        ]
-    )
-
-
 def _tidy_batches(
     con: duckdb.DuckDBPyConnection, run_id: str, schema: pa.Schema
 ) -> Iterator[pa.RecordBatch]:
@@ -1044,14 +1027,14 @@ def _export_tidy(con: duckdb.DuckDBPyConnection, info: RunInfo, out: Path, fmt: 
         import pyarrow.parquet as pq
 
         meta = {b"forcegen": json.dumps(info.provenance()).encode()}
-        schema = _tidy_schema(dictionary=True).with_metadata(meta)
+        schema = tidy_schema(dictionary=True).with_metadata(meta)
         with pq.ParquetWriter(out, schema, compression="zstd") as writer:
             for batch in _tidy_batches(con, info.run_id, schema):
                 writer.write_batch(batch)
     else:
         import pyarrow.csv as pacsv
 
-        schema = _tidy_schema(dictionary=False)
+        schema = tidy_schema(dictionary=False)
         with pacsv.CSVWriter(out, schema) as writer:
             for batch in _tidy_batches(con, info.run_id, schema):
                 writer.write_batch(batch)
