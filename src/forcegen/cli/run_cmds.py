@@ -15,6 +15,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from forcegen.cli import app, stdout_console
+from forcegen.cli.options import (
+    ModeOption,
+    QuietOption,
+    RunsOption,
+    SampleParametersOption,
+    ScenarioArgument,
+    SchedulerOption,
+    SeedOption,
+    WorkersOption,
+)
 from forcegen.engine.simulate import Mode
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH, Store
@@ -73,29 +83,18 @@ def simulate_with_progress(sim: Sim, quiet: bool = False) -> Result:
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
-    runs: Annotated[int, typer.Option(min=1, help="Number of replicates.")] = 1000,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 1,
-    mode: Annotated[
-        str, typer.Option(help="stochastic (integer people) or mean-field (expectations).")
-    ] = "stochastic",
-    sample_parameters: Annotated[
-        bool,
-        typer.Option(
-            "--sample-parameters/--no-sample-parameters",
-            help="Draw uncertain parameters per replicate (bands show parameter uncertainty).",
-        ),
-    ] = True,
+    scenario: ScenarioArgument,
+    runs: RunsOption = 1000,
+    seed: SeedOption = 1,
+    mode: ModeOption = "stochastic",
+    sample_parameters: SampleParametersOption = True,
     out: Annotated[
         Path | None,
         typer.Option(help="Write series.parquet and run.json to this folder."),
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
-    ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
     store: StoreOption = DEFAULT_PATH,
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not save the run in the results store.")
@@ -149,7 +148,7 @@ def demo(
     runs: Annotated[
         int, typer.Option(min=1, help="Replicates (256 = two full blocks, about a minute).")
     ] = 256,
-    seed: Annotated[int, typer.Option(min=0)] = 1,
+    seed: SeedOption = 1,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for report.html and the figures.")
     ] = Path("forcegen-demo"),
@@ -160,7 +159,7 @@ def demo(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not save the run in a results store.")
     ] = False,
-    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run the built-in scenario from the August 2022 report; write a report and figures.
 

@@ -21,6 +21,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from forcegen.cli import app
+from forcegen.cli.options import (
+    ModeOption,
+    QuietOption,
+    RunsOption,
+    SampleParametersOption,
+    ScenarioArgument,
+    SchedulerOption,
+    SeedOption,
+    WorkersOption,
+)
 from forcegen.cli.run_cmds import summary_table
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
@@ -41,19 +51,11 @@ class Keep(StrEnum):
 
 @app.command()
 def ensemble(
-    scenario: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
-    runs: Annotated[int, typer.Option(min=1, help="Number of replicates.")] = 10_000,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 1,
-    mode: Annotated[
-        str, typer.Option(help="stochastic (integer people) or mean-field (expectations).")
-    ] = "stochastic",
-    sample_parameters: Annotated[
-        bool,
-        typer.Option(
-            "--sample-parameters/--no-sample-parameters",
-            help="Draw uncertain parameters per replicate.",
-        ),
-    ] = True,
+    scenario: ScenarioArgument,
+    runs: RunsOption = 10_000,
+    seed: SeedOption = 1,
+    mode: ModeOption = "stochastic",
+    sample_parameters: SampleParametersOption = True,
     keep: Annotated[
         Keep,
         typer.Option(
@@ -67,13 +69,10 @@ def ensemble(
             help="Write quantiles of deployed strength by date to this CSV (needs --keep strength)."
         ),
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     chunk: Annotated[int, typer.Option(min=1, help="Blocks of 128 replicates per Dask task.")] = 1,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Simulate a large ensemble in bounded memory and print its summary."""
     from forcegen.distributed import run_reduced

@@ -1,0 +1,38 @@
+"""Command-line arguments and options shared by several commands (one definition each)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = [
+    "ModeOption",
+    "QuietOption",
+    "RunsOption",
+    "SampleParametersOption",
+    "ScenarioArgument",
+    "SchedulerOption",
+    "SeedOption",
+    "WorkersOption",
+]
+
+ScenarioArgument = Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")]
+RunsOption = Annotated[int, typer.Option(min=1, help="Number of replicates.")]
+SeedOption = Annotated[int, typer.Option(min=0, help="Random seed.")]
+ModeOption = Annotated[
+    str, typer.Option(help="stochastic (integer people) or mean-field (expectations).")
+]
+SampleParametersOption = Annotated[
+    bool,
+    typer.Option(
+        "--sample-parameters/--no-sample-parameters",
+        help="Draw uncertain parameters per replicate (bands show parameter uncertainty).",
+    ),
+]
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Local worker processes.")]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
+]
+QuietOption = Annotated[bool, typer.Option(help="No progress bar.")]
