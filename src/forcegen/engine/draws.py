@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.kernels import exits
 from forcegen.engine.streams import TRANSITION_DOMAIN, stream
 
 __all__ = ["Draws", "ExpectedDraws", "StochasticDraws"]
@@ -40,6 +41,32 @@ class Draws(Protocol):
 
     def spread(self, name: str, n: Array, width: NDArray[np.int64]) -> list[Array]:
         """Split ``n[r]`` people evenly at random over ``width[r]`` slots, per replicate."""
+        ...
+
+    def exits(
+        self,
+        name: str,
+        svc: Array,
+        rec: Array,
+        start: int,
+        segment: NDArray[np.int64],
+        probs: FloatArray,
+        keep: int,
+        recovery: FloatArray,
+    ) -> tuple[Array, Array, Array]:
+        """Returns from recovery and exits from service for one day, applied in place.
+
+        Both are drawn from the start-of-day numbers in age slots ``start`` and above:
+        each of the ``rec[r, a]`` recovering people returns to service with probability
+        ``recovery[r]``; each of the ``svc[r, a]`` people leaves with daily probability
+        ``min(sum_k probs[r, g, k], 1)``, ``g = segment[r, a]``, for cause ``k`` in
+        proportion to ``probs[r, g, k]``. Leavers for cause ``keep`` go to recovery in
+        the same age slot.
+
+        Returns:
+            People returning ``(R,)``, people leaving for cause ``keep`` ``(R,)``, and
+            people leaving by cause ``(R, K)``.
+        """
         ...
 
 
@@ -78,6 +105,29 @@ class StochasticDraws:
             for k, w in zip(n, width, strict=True)
         ]
 
+    def exits(
+        self,
+        name: str,
+        svc: Array,
+        rec: Array,
+        start: int,
+        segment: NDArray[np.int64],
+        probs: FloatArray,
+        keep: int,
+        recovery: FloatArray,
+    ) -> tuple[Array, Array, Array]:
+        return exits(
+            self._gen(f"{name}/returned"),
+            self._gen(f"{name}/exits"),
+            svc,
+            rec,
+            start,
+            segment,
+            probs,
+            keep,
+            recovery,
+        )
+
 
 class ExpectedDraws:
     """Expected values: turns the step into the deterministic mean-field model."""
@@ -98,3 +148,33 @@ class ExpectedDraws:
             np.full(int(w), float(k) / int(w)) if w > 0 else np.zeros(0)
             for k, w in zip(n, width, strict=True)
         ]
+
+    def exits(
+        self,
+        name: str,
+        svc: Array,
+        rec: Array,
+        start: int,
+        segment: NDArray[np.int64],
+        probs: FloatArray,
+        keep: int,
+        recovery: FloatArray,
+    ) -> tuple[Array, Array, Array]:
+        total = probs.sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(total > 0, np.minimum(total, 1.0) / total, 0.0)
+        effective = probs * scale[..., None]  # (R, G, K); rows sum to min(total, 1)
+        rows = np.arange(svc.shape[0])[:, None]
+        exposed = np.arange(svc.shape[1]) >= start
+        people = np.where(exposed, svc, 0.0)
+        back = np.where(exposed, rec, 0.0) * recovery[:, None]
+        kept = people * effective[rows, segment, keep]
+        svc += back - people * effective.sum(axis=-1)[rows, segment]
+        rec += kept - back
+        # People per (replicate, segment), then expected leavers by cause.
+        flat = (segment + rows * probs.shape[1]).ravel()
+        per_segment = np.bincount(
+            flat, weights=people.ravel(), minlength=probs.shape[0] * probs.shape[1]
+        ).reshape(probs.shape[:2])
+        by_cause = np.einsum("rg,rgk->rk", per_segment, effective)
+        return back.sum(axis=1), kept.sum(axis=1), by_cause

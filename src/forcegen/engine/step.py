@@ -83,7 +83,7 @@ class _Ages:
 
     training: NDArray[np.bool_]  # (R, N)
     first_deployed: int  # smallest training length in the block: slots below never exit
-    segment: IntArray  # (R, N) flat index replicate * S + segment
+    segment: IntArray  # (R, N) segment of each slot
     segment_multiplier: FloatArray  # (R, S) combat-hazard multiplier
     segment_eligible: FloatArray  # (R, S) 1 where early termination applies
     segment_deployed: FloatArray  # (R, S) 0 for the training segment
@@ -111,29 +111,11 @@ def _ages(ch: ChannelPlan, breakpoints: list[int]) -> _Ages:
     return _Ages(
         training=training,
         first_deployed=int(ch.training_days.min()),
-        segment=segment + (np.arange(runs)[:, None] * n_seg),
+        segment=segment,
         segment_multiplier=seg_mult,
         segment_eligible=seg_elig,
         segment_deployed=seg_dep,
     )
-
-
-def _split(draws: Draws, name: str, n: Array, probs: FloatArray) -> Array:
-    """Multinomial split of ``n`` (shape ``X``) over the last axis of ``probs`` (``X + (K,)``),
-    whose rows need not be normalised; by sequential conditional binomials."""
-    total = probs.sum(axis=-1)
-    out = []
-    remaining = n
-    left = total
-    for k in range(probs.shape[-1] - 1):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where(left > 0, probs[..., k] / left, 0.0)
-        got = draws.binomial(f"{name}/{k}", remaining, np.clip(p, 0.0, 1.0))
-        out.append(got)
-        remaining = remaining - got
-        left = left - probs[..., k]
-    out.append(remaining)
-    return np.stack(out, axis=-1)
 
 
 def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
@@ -236,14 +218,13 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             # 2-3. returns and exits, both drawn from start-of-day numbers (so nobody
             # wounded today returns today, and nobody returning today is exposed today)
             lo = ag.first_deployed  # slots below it hold trainees only
-            back = draws.binomial(f"{name}/returned", rc[:, lo:], ch.recovery_rate[:, None])
-
             h = ch.hazards.at(t)
             ret_p = ch.return_probability.at(t)
             term_rate = ch.early_termination.at(t)
             sm, se = ag.segment_multiplier, ag.segment_eligible
             # Daily exit probabilities per (replicate, segment), by cause; the wounded
-            # are split into those who will return and those discharged.
+            # are split into those who will return and those discharged. Those who will
+            # return keep their age slot (in recovery), so they are counted per slot.
             probs = (
                 np.stack(
                     [
@@ -259,29 +240,14 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
                 )
                 * ag.segment_deployed[..., None]
             )
-            p_exit = np.minimum(probs.sum(axis=-1), 1.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                p_back = np.where(p_exit > 0, probs[..., -1] / p_exit, 0.0)
-            # Per age slot (deployed slots only): how many leave, and of those how many
-            # are wounded who will return; the rest are attributed to causes in bulk.
-            slots = ag.segment[:, lo:]
-            exits = draws.binomial(f"{name}/exits", s[:, lo:], p_exit.ravel()[slots])
-            wounded_back = draws.binomial(f"{name}/wounded", exits, p_back.ravel()[slots])
-            s[:, lo:] += back - exits
-            rc[:, lo:] += wounded_back - back
-            o_tr[:, 2] += back.sum(axis=1)
-            other = exits - wounded_back
-            by_segment = np.bincount(
-                slots.ravel(),
-                weights=other.ravel().astype(np.float64),
-                minlength=probs[..., 0].size,
-            ).reshape(R, -1)
-            if integer:
-                by_segment = np.rint(by_segment).astype(np.int64)
-            by_cause = _split(draws, f"{name}/cause", by_segment, probs[..., :-1]).sum(axis=1)
+            back, wounded_back, causes = draws.exits(
+                name, s, rc, lo, ag.segment, probs, len(_SPLIT_CAUSES), ch.recovery_rate
+            )
+            o_tr[:, 2] += back
+            by_cause = causes[:, : len(_SPLIT_CAUSES)]
             for k, cause in enumerate(_SPLIT_CAUSES):
                 o_out[:, _CAUSE[cause]] += by_cause[:, k]
-            wounded_total = wounded_back.sum(axis=1) + by_cause[:, 1]
+            wounded_total = wounded_back + by_cause[:, 1]
             o_tr[:, 1] += wounded_total
 
             # 4. ageing and term end
