@@ -6,11 +6,12 @@ Two floors, both measured with the (n, p) the engine actually faces:
   transition per day: what a model *without* age structure would have to draw. The
   engine's draws are recorded (their per-replicate totals of ``n`` and the
   ``n``-weighted mean ``p``) and replayed alone.
-* **age-slot floor** — the time spent inside NumPy's ``binomial``/``poisson`` calls
-  of the engine itself, which draws the age-dependent transitions (returns, exits,
-  wounded) once per (age slot, replicate) — one slot per day of service — and the
-  rest per replicate. That is the floor of the exact age-structured method: the
-  draws it cannot avoid, without any of the bookkeeping around them.
+* **engine's own draws** — the time spent inside the engine's drawing calls: the
+  compiled exits kernel (``exits_and_ageing``: returns, exits and the split of exits
+  by cause, for every age slot and replicate, by geometric skipping, plus the day's
+  ageing) and NumPy's ``binomial``/``poisson`` for the per-replicate transitions.
+  That is what the exact age-structured method draws, without the bookkeeping around
+  it.
 """
 
 from __future__ import annotations
@@ -79,6 +80,40 @@ class TimedDraws(StochasticDraws):
         self.aggregate.append(("poisson", np.zeros(lam_arr.shape[0], np.int64), lam_arr))
         return out
 
+    def exits_and_ageing(
+        self,
+        name: str,
+        svc: Array,
+        rec: Array,
+        start: int,
+        segment: NDArray[np.int64],
+        probs: FloatArray,
+        keep: int,
+        recovery: FloatArray,
+    ) -> tuple[Array, Array, Array]:
+        # Aggregate counterparts, from the start-of-day numbers: returns, exits, and
+        # the split of exits over the K causes (K - 1 conditional binomials).
+        rows = np.arange(svc.shape[0])[:, None]
+        people = np.where(np.arange(svc.shape[1]) >= start, svc, 0)
+        leave = np.minimum(probs.sum(axis=-1), 1.0)[rows, segment]
+        exposed = people.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_p = np.where(exposed > 0, (people * leave).sum(axis=1) / exposed, 0.0)
+        returning = np.where(np.arange(rec.shape[1]) >= start, rec, 0).sum(axis=1)
+        start_time = time.process_time()
+        out = super().exits_and_ageing(name, svc, rec, start, segment, probs, keep, recovery)
+        self._account(f"{name}/exits", time.process_time() - start_time)
+        self.calls += 1
+        self.elements += int(svc[:, start:].size * 2)  # slots thinned: service, recovery
+        causes = out[2]
+        self.aggregate.append(("binomial", returning.astype(np.int64), np.clip(recovery, 0, 1)))
+        self.aggregate.append(("binomial", exposed.astype(np.int64), np.clip(mean_p, 0, 1)))
+        left = causes.sum(axis=1)
+        share = causes / np.maximum(left, 1)[:, None]
+        for k in range(causes.shape[1] - 1):
+            self.aggregate.append(("binomial", left.astype(np.int64), share[:, k]))
+        return out
+
 
 @dataclass
 class EngineProfile:
@@ -87,10 +122,10 @@ class EngineProfile:
     Attributes:
         total_seconds: Sampling, compiling and simulating the block (CPU seconds, which
             other jobs on a shared machine disturb less than wall time; likewise below).
-        draw_seconds: Inside NumPy's binomial/poisson calls (the age-slot floor).
+        draw_seconds: Inside the engine's draws (exits kernel, NumPy binomial/poisson).
         aggregate_floor_seconds: Replaying one ``(replicates,)`` draw per engine call.
         draw_calls: Number of draw calls (transitions × days, roughly).
-        draw_elements: Number of individual binomials/Poissons drawn.
+        draw_elements: Per-replicate binomials/Poissons drawn plus age slots thinned.
         replicates: Replicates in the block.
         by_transition: Seconds inside the draws of each transition (stream name).
     """

@@ -12,6 +12,8 @@ seeds, ``p > 0.001``; correlations within 4 standard errors of 0.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -36,14 +38,19 @@ def run(
     seed: int = 0,
     compiled: bool = True,
 ) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
-    """Run the kernel on copies; return (svc, rec after, returned, kept, by_cause)."""
-    svc, rec = svc.copy(), rec.copy()
-    seg = np.zeros(svc.shape, dtype=np.int64) if segment is None else segment
+    """Run the kernel on copies; return (svc, rec after the exits, returned, kept,
+    by_cause). The kernel also ages everyone by a day: an empty tail slot is appended
+    to the inputs, so that the state before ageing is the aged state shifted back."""
+    tail = np.zeros((svc.shape[0], 1), dtype=np.int64)
+    svc, rec = np.hstack([svc, tail]), np.hstack([rec, tail])
+    seg = np.zeros(svc.shape, dtype=np.int64) if segment is None else np.hstack([segment, tail])
     gens = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     back, kept, causes = exits(
         *gens, svc, rec, start, seg, probs, KEEP, recovery, compiled=compiled
     )
-    return svc, rec, back, kept, causes
+    assert (svc[:, 0] == 0).all()
+    assert (rec[:, 0] == 0).all()
+    return svc[:, 1:], rec[:, 1:], back, kept, causes
 
 
 def uniform_probs(runs: int, p: float, share: float) -> NDArray[np.float64]:
@@ -92,7 +99,8 @@ def test_compiled_equals_python_source() -> None:
     b = run(svc, rec, probs, recovery, segment=segment, start=3, seed=5, compiled=False)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
-    assert a[4].sum() > 0 and a[2].sum() > 0
+    assert a[4].sum() > 0
+    assert a[2].sum() > 0
 
 
 @pytest.mark.parametrize(
@@ -129,7 +137,7 @@ def test_each_slot_is_an_independent_multinomial(people: tuple[int, ...], p: flo
         assert chi2_counts(code, (m + 1) * (m + 1) - 1, pmf) > 1e-3, a
     # different slots independent
     filled = [a for a, m in enumerate(people) if m > 0]
-    for a, b in zip(filled, filled[1:], strict=False):
+    for a, b in itertools.pairwise(filled):
         r = np.corrcoef(left[:, a], left[:, b])[0, 1]
         assert abs(r) < 4 / np.sqrt(runs), (a, b, r)
     np.testing.assert_array_equal(kept_total, kept.sum(axis=1))
@@ -179,7 +187,8 @@ def test_nobody_below_start_and_edge_probabilities() -> None:
     np.testing.assert_array_equal(svc[0], svc0[0])  # p = 0, q = 0
     np.testing.assert_array_equal(svc[1, 2:], 4)  # all left, the recovering returned
     np.testing.assert_array_equal(rec[1, 2:], 0)
-    assert causes[1, 0] == 30 and back[1] == 12
+    assert causes[1, 0] == 30
+    assert back[1] == 12
     np.testing.assert_array_equal(svc[2, 2:], 0)
     np.testing.assert_array_equal(rec[2, 2:], 14)
     assert kept[2] == 30 == causes[2, KEEP]
@@ -207,7 +216,9 @@ def test_people_are_conserved(
     svc, rec, back, kept, causes = run(
         svc0, rec0, probs, np.full(runs, recovery), segment=segment, seed=seed
     )
-    assert (svc >= 0).all() and (rec >= 0).all() and (causes >= 0).all()
+    assert (svc >= 0).all()
+    assert (rec >= 0).all()
+    assert (causes >= 0).all()
     gone = causes.sum(axis=1) - causes[:, KEEP]
     np.testing.assert_array_equal((svc0 + rec0 - svc - rec).sum(axis=1), gone)
     np.testing.assert_array_equal(kept, causes[:, KEEP])

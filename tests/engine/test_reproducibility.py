@@ -155,8 +155,10 @@ def test_crn_reduces_variance_of_a_hazard_difference(
     crn_base: tuple[np.ndarray, np.ndarray],
 ) -> None:
     """Killed hazard +10%. Measured with 512 replicates (seed 1 vs 1 and 1 vs 2):
-    Var(A−B) is 13.2× smaller with common random numbers for the series channel and
-    7.9× smaller for the behavioural one. The ratio of two sample variances on 511
+    Var(A−B) is 6.0× smaller with common random numbers for the series channel and
+    4.2× smaller for the behavioural one (forcegen 0.2; 0.1 drew one NumPy binomial
+    per age slot, which kept streams aligned better: 13.2× and 7.9×, at three times
+    the cost). The ratio of two sample variances on 511
     degrees of freedom has a relative standard error of about sqrt(4/511) ≈ 9%, so
     a required factor of 4 (channel 0) and 3 (channel 1) is far from chance."""
     changed = crn_scenario(killed=0.0044)
@@ -178,10 +180,11 @@ def test_crn_pay_change_leaves_other_channels_identical(
 ) -> None:
     """Salary +10% in the behavioural channel. The series channel does not depend on
     it and its streams are shared, so it is identical. In the behavioural channel
-    itself CRN barely helps (measured factor 1.09 with 512 replicates): numpy's
-    binomial sampler consumes a data-dependent number of uniforms, so once one
-    enlistment draw changes, the stream desynchronises for every later replicate of
-    the block and every later day. Not asserted as a factor; reported."""
+    itself CRN does not help (measured factor 0.87 with 512 replicates): the number
+    of random numbers a draw consumes depends on the counts (one per person who
+    leaves, in the exits kernel), so once one enlistment changes, the stream
+    desynchronises for every later replicate of the block and every later day. Not
+    asserted as a factor; reported."""
     changed = ensemble(crn_scenario(salary=110_000), runs=512, seed=1)
     np.testing.assert_array_equal(changed.strength[:, -1, 0].sum(axis=-1), crn_base[0])
     assert (changed.strength[:, -1, 1].sum(axis=-1) > crn_base[1]).mean() > 0.5

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from forcegen.engine.kernels import exits
 from forcegen.engine.streams import TRANSITION_DOMAIN, stream
 
 __all__ = ["Draws", "ExpectedDraws", "StochasticDraws"]
@@ -43,7 +42,7 @@ class Draws(Protocol):
         """Split ``n[r]`` people evenly at random over ``width[r]`` slots, per replicate."""
         ...
 
-    def exits(
+    def exits_and_ageing(
         self,
         name: str,
         svc: Array,
@@ -54,14 +53,16 @@ class Draws(Protocol):
         keep: int,
         recovery: FloatArray,
     ) -> tuple[Array, Array, Array]:
-        """Returns from recovery and exits from service for one day, applied in place.
+        """Returns from recovery and exits from service for one day, then a day of
+        ageing, applied to ``svc`` and ``rec`` in place.
 
         Both are drawn from the start-of-day numbers in age slots ``start`` and above:
         each of the ``rec[r, a]`` recovering people returns to service with probability
         ``recovery[r]``; each of the ``svc[r, a]`` people leaves with daily probability
         ``min(sum_k probs[r, g, k], 1)``, ``g = segment[r, a]``, for cause ``k`` in
         proportion to ``probs[r, g, k]``. Leavers for cause ``keep`` go to recovery in
-        the same age slot.
+        the same age slot. Then everyone moves one age slot up; the last slot (the
+        tail) keeps its people and gains the next-to-last's.
 
         Returns:
             People returning ``(R,)``, people leaving for cause ``keep`` ``(R,)``, and
@@ -105,7 +106,7 @@ class StochasticDraws:
             for k, w in zip(n, width, strict=True)
         ]
 
-    def exits(
+    def exits_and_ageing(
         self,
         name: str,
         svc: Array,
@@ -116,6 +117,8 @@ class StochasticDraws:
         keep: int,
         recovery: FloatArray,
     ) -> tuple[Array, Array, Array]:
+        from forcegen.engine.kernels import exits  # imports Numba: only when drawing
+
         return exits(
             self._gen(f"{name}/returned"),
             self._gen(f"{name}/exits"),
@@ -149,7 +152,7 @@ class ExpectedDraws:
             for k, w in zip(n, width, strict=True)
         ]
 
-    def exits(
+    def exits_and_ageing(
         self,
         name: str,
         svc: Array,
@@ -177,4 +180,8 @@ class ExpectedDraws:
             flat, weights=people.ravel(), minlength=probs.shape[0] * probs.shape[1]
         ).reshape(probs.shape[:2])
         by_cause = np.einsum("rg,rgk->rk", per_segment, effective)
+        for stock in (svc, rec):
+            stock[:, -1] += stock[:, -2]
+            stock[:, 1:-1] = stock[:, :-2]
+            stock[:, 0] = 0
         return back.sum(axis=1), kept.sum(axis=1), by_cause

@@ -18,16 +18,19 @@ will return) is drawn per mover; the other causes are split per segment by a
 multinomial draw, since only their totals are recorded.
 
 :func:`exits_python` is plain, typed Python; :func:`exits` compiles it with Numba on
-first use (cached on disk), and the tests also run the uncompiled version.
+first use (cached on disk), and the tests also run the uncompiled version. This module
+imports Numba, so :mod:`forcegen.engine.draws` imports it only when drawing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import numpy as np
+from numba.extending import register_jitable
 from numpy.typing import NDArray
 
 __all__ = ["DENSE", "exits", "exits_python", "skip_scale"]
@@ -37,6 +40,18 @@ FloatArray = NDArray[np.float64]
 
 DENSE = 4.0
 """Expected movers (people) in one slot from which the slot is drawn with binomials."""
+
+
+@register_jitable
+def skip_scale(p: float) -> float:
+    """``c`` such that ``floor(c * E)``, ``E ~ Exp(1)``, is Geometric(``p``): how many
+    people are passed over before the next one who moves; infinite where ``p <= 0``
+    (nobody moves) and 0 where ``p >= 1`` (everybody does)."""
+    if p <= 0.0:
+        return math.inf
+    if p >= 1.0:
+        return 0.0
+    return -1.0 / math.log1p(-p)
 
 
 def exits_python(
@@ -49,24 +64,20 @@ def exits_python(
     probs: FloatArray,
     keep: int,
     recovery: FloatArray,
-    leave: FloatArray,
-    keep_share: FloatArray,
-    scale_keep: FloatArray,
-    scale_other: FloatArray,
-    scale_back: FloatArray,
     back_total: IntArray,
     kept_total: IntArray,
     by_cause: IntArray,
 ) -> None:
-    """Returns from recovery and exits from service for one day, applied in place
-    (uncompiled reference of :func:`exits`).
+    """Returns from recovery and exits from service for one day, then a day of ageing,
+    applied in place (uncompiled reference of :func:`exits`).
 
     Both are drawn from the start-of-day numbers in slots ``start`` and above: each of
     the ``rec[r, a]`` recovering people returns to ``svc[r, a]`` with probability
     ``recovery[r]``; each of the ``svc[r, a]`` people leaves with probability
     ``min(sum_k probs[r, g, k], 1)``, ``g = segment[r, a]``, for cause ``k`` in
     proportion to ``probs[r, g, k]``. Those leaving for cause ``keep`` move to
-    ``rec[r, a]`` (they keep their age); the others leave the channel.
+    ``rec[r, a]`` (they keep their age); the others leave the channel. Then everyone
+    moves one slot up; the last slot keeps its people and gains the next-to-last's.
 
     Args:
         gen_back: Random stream of returns.
@@ -77,13 +88,7 @@ def exits_python(
         segment: Hazard segment of each slot ``(R, S)``, indexing ``probs``' axis 1.
         probs: Daily probability of leaving by cause ``(R, G, K)``.
         keep: The cause whose leavers go to recovery.
-        recovery: Daily probability of returning ``(R,)``.
-        leave: ``min(sum_k probs, 1)`` ``(R, G)``: daily probability of leaving.
-        keep_share: Of those leaving, the share leaving for cause ``keep`` ``(R, G)``.
-        scale_keep: :func:`skip_scale` of the probability of leaving for cause ``keep``.
-        scale_other: :func:`skip_scale` of the probability of leaving for another
-            cause, for those not leaving for cause ``keep``.
-        scale_back: :func:`skip_scale` of ``recovery``.
+        recovery: Daily probability of returning ``(R,)``, in [0, 1].
         back_total: Output ``(R,)``: people returning.
         kept_total: Output ``(R,)``: people leaving for cause ``keep``.
         by_cause: Output ``(R, K)``, zeros: people leaving, by cause (``keep`` included).
@@ -91,14 +96,30 @@ def exits_python(
     runs, slots = svc.shape
     groups, causes = probs.shape[1], probs.shape[2]
     rest = np.zeros(groups, dtype=np.int64)  # leavers for causes other than keep
+    leave = np.zeros(groups)  # daily probability of leaving, min(sum_k probs, 1)
+    keep_share = np.zeros(groups)  # of those leaving, the share for cause keep
+    # skip_scale() of: leaving for cause keep; for another cause given not keep.
+    scale_keep = np.zeros(groups)
+    scale_other = np.zeros(groups)
     for r in range(runs):
         p_back = recovery[r]
+        scale_back = skip_scale(p_back)
         for g in range(groups):
             rest[g] = 0
+            total = 0.0
+            for k in range(causes):
+                total += probs[r, g, k]
+            leave[g] = min(total, 1.0)
+            keep_share[g] = min(probs[r, g, keep] / total, 1.0) if total > 0.0 else 0.0
+            p_keep = keep_share[g] * leave[g]
+            scale_keep[g] = skip_scale(p_keep)
+            scale_other[g] = skip_scale(
+                (leave[g] - p_keep) / (1.0 - p_keep) if p_keep < 1.0 else 0.0
+            )
         # People still to pass over before the next mover, kept unrounded: its floor
         # is the Geometric(p) count, and comparisons with whole numbers of people
         # give the same answers on the unrounded value (no overflow for tiny p).
-        skip_back = gen_back.standard_exponential() * scale_back[r]
+        skip_back = gen_back.standard_exponential() * scale_back
         current = -1  # segment of the pending exit skips; -1: none drawn yet
         skip_keep = 0.0
         skip_other = 0.0
@@ -115,7 +136,7 @@ def exits_python(
                     while skip_back < m:
                         m -= int(skip_back) + 1
                         back += 1
-                        skip_back = gen_back.standard_exponential() * scale_back[r]
+                        skip_back = gen_back.standard_exponential() * scale_back
                     skip_back -= m
             # Exits: a person leaves for cause keep with probability p_keep, else for
             # another cause with probability p_other / (1 - p_keep): two thinnings in
@@ -124,30 +145,30 @@ def exits_python(
             out = 0
             kept = 0
             g = segment[r, a]
-            p = leave[r, g]
+            p = leave[g]
             if m > 0 and p > 0.0:
                 if m * p >= DENSE or p >= 1.0:
                     # Dense slot: binomials for the leavers and the kept cause.
                     out = gen_exit.binomial(m, p)
                     if out > 0:
-                        kept = gen_exit.binomial(out, keep_share[r, g])
+                        kept = gen_exit.binomial(out, keep_share[g])
                     current = -1
                 else:
                     if current != g:
                         current = g
-                        skip_keep = gen_exit.standard_exponential() * scale_keep[r, g]
-                        skip_other = gen_exit.standard_exponential() * scale_other[r, g]
+                        skip_keep = gen_exit.standard_exponential() * scale_keep[g]
+                        skip_other = gen_exit.standard_exponential() * scale_other[g]
                     stay = m
                     while skip_keep < stay:
                         stay -= int(skip_keep) + 1
                         kept += 1
-                        skip_keep = gen_exit.standard_exponential() * scale_keep[r, g]
+                        skip_keep = gen_exit.standard_exponential() * scale_keep[g]
                     skip_keep -= stay
                     stay = m - kept
                     while skip_other < stay:
                         stay -= int(skip_other) + 1
                         out += 1
-                        skip_other = gen_exit.standard_exponential() * scale_other[r, g]
+                        skip_other = gen_exit.standard_exponential() * scale_other[g]
                     skip_other -= stay
                     out += kept
             rest[g] += out - kept
@@ -156,6 +177,15 @@ def exits_python(
             svc[r, a] += back - out
             rec[r, a] += kept - back
         back_total[r] = returned
+        # Ageing: everyone is a day older; the last slot (the tail) accumulates.
+        if slots >= 2:
+            svc[r, slots - 1] += svc[r, slots - 2]
+            rec[r, slots - 1] += rec[r, slots - 2]
+            for a in range(slots - 2, 0, -1):
+                svc[r, a] = svc[r, a - 1]
+                rec[r, a] = rec[r, a - 1]
+            svc[r, 0] = 0
+            rec[r, 0] = 0
         kept_total[r] = kept_sum
         by_cause[r, keep] += kept_sum
         # Leavers for the other causes, split by conditional binomials (a multinomial
@@ -180,17 +210,9 @@ def exits_python(
                 left_p -= probs[r, g, k]
 
 
-def skip_scale(p: FloatArray) -> FloatArray:
-    """``c`` such that ``floor(c * E)``, ``E ~ Exp(1)``, is Geometric(``p``): how many
-    people are passed over before the next one who moves; infinite where ``p <= 0``
-    (nobody moves) and 0 where ``p >= 1`` (everybody does)."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.where(p <= 0.0, np.inf, np.where(p < 1.0, -1.0 / np.log1p(-p), 0.0))
-
-
 @cache
 def _compiled() -> Callable[..., None]:
-    # Numba is imported here so that commands which never simulate do not pay for it.
+    # Compiled on first use (then cached on disk), not at import.
     import numba
 
     compiled: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(
@@ -212,8 +234,8 @@ def exits(
     *,
     compiled: bool = True,
 ) -> tuple[IntArray, IntArray, IntArray]:
-    """Returns from recovery and exits from service for one day, applied to ``svc`` and
-    ``rec`` in place (compiled; see :func:`exits_python` for the arguments).
+    """Returns from recovery and exits from service for one day, then a day of ageing,
+    applied to ``svc`` and ``rec`` in place (compiled; see :func:`exits_python`).
 
     ``compiled=False`` runs the same code uncompiled (slow; for tests).
 
@@ -221,13 +243,6 @@ def exits(
         ``(returned, kept, by_cause)``: people returning ``(R,)``, people leaving for
         cause ``keep`` (into recovery) ``(R,)``, and people leaving by cause ``(R, K)``.
     """
-    total = probs.sum(axis=-1)
-    leave = np.minimum(total, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        keep_share = np.where(total > 0, np.minimum(probs[..., keep] / total, 1.0), 0.0)
-        p_keep = keep_share * leave
-        p_other = np.where(p_keep < 1.0, (leave - p_keep) / (1.0 - p_keep), 0.0)
-    recovery = np.clip(np.asarray(recovery, dtype=np.float64), 0.0, 1.0)
     runs = svc.shape[0]
     returned = np.zeros(runs, dtype=np.int64)
     kept = np.zeros(runs, dtype=np.int64)
@@ -241,12 +256,7 @@ def exits(
         np.ascontiguousarray(segment, dtype=np.int64),
         np.ascontiguousarray(probs, dtype=np.float64),
         keep,
-        np.ascontiguousarray(recovery, dtype=np.float64),
-        leave,
-        keep_share,
-        skip_scale(p_keep),
-        skip_scale(p_other),
-        skip_scale(recovery),
+        np.clip(np.asarray(recovery, dtype=np.float64), 0.0, 1.0),
         returned,
         kept,
         by_cause,

@@ -149,12 +149,6 @@ def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
             target[r, start[r] : stop[r]] += part
 
 
-def _age_one_day(a: Array) -> None:
-    a[:, -1] += a[:, -2]
-    a[:, 1:-1] = a[:, :-2]
-    a[:, 0] = 0
-
-
 def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOutput:
     """Simulate one block of replicates over the horizon.
 
@@ -240,7 +234,7 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
                 )
                 * ag.segment_deployed[..., None]
             )
-            back, wounded_back, causes = draws.exits(
+            back, wounded_back, causes = draws.exits_and_ageing(
                 name, s, rc, lo, ag.segment, probs, len(_SPLIT_CAUSES), ch.recovery_rate
             )
             o_tr[:, 2] += back
@@ -250,9 +244,7 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             wounded_total = wounded_back + by_cause[:, 1]
             o_tr[:, 1] += wounded_total
 
-            # 4. ageing and term end
-            _age_one_day(s)
-            _age_one_day(rc)
+            # 4. ageing (done above, with the exits) and term end
             if ch.term_days is not None:
                 at_term_s = s[rows, ch.term_days].copy()
                 at_term_r = rc[rows, ch.term_days].copy()
