@@ -60,6 +60,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 
 
+def warm_up_kernel() -> None:
+    """Load (or compile) the engine's Numba kernel, so that timings measure the work
+    and not the one-off start-up every process pays once (about 0.3 s from the on-disk
+    cache; a few seconds the very first time). The peers' imports are likewise done
+    before their timings start."""
+    import numpy as np
+
+    from forcegen.engine.kernels import exits
+
+    one = np.ones((1, 2), dtype=np.int64)
+    gen = np.random.default_rng(0)
+    exits(gen, gen, one, one.copy(), 0, np.zeros_like(one), np.zeros((1, 1, 2)), 1, np.zeros(1))
+
+
 def _peer(tool: str, force: int, replicates: int, seed: int, horizon: int) -> dict[str, Any]:
     from benchmarks.scenario import BenchParams, forcegen_scenario
 
@@ -69,6 +83,7 @@ def _peer(tool: str, force: int, replicates: int, seed: int, horizon: int) -> di
         from forcegen.engine.simulate import run_block
 
         scenario = forcegen_scenario(p)
+        warm_up_kernel()
         base = rss_mb()
         reset_peak()
         start, cpu = time.perf_counter(), time.process_time()
