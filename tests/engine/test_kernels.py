@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import stats
 
-from forcegen.engine.kernels import DENSE, exits
+from forcegen.engine.kernels import DENSE, exits, stocks
 
 IntArray = NDArray[np.int64]
 KEEP = 2  # cause index going to recovery in these tests (of K = 4)
@@ -223,3 +223,19 @@ def test_people_are_conserved(
     np.testing.assert_array_equal((svc0 + rec0 - svc - rec).sum(axis=1), gone)
     np.testing.assert_array_equal(kept, causes[:, KEEP])
     assert (back <= rec0.sum(axis=1)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64], ids=["stochastic", "mean-field"])
+def test_stocks_are_the_sums_by_state(dtype: type) -> None:
+    """Training = slots below each replicate's training length; deployed = the other
+    slots in service; recovering = all recovery slots — as NumPy sums them."""
+    rng = np.random.default_rng(3)
+    svc = rng.integers(0, 1_000, size=(6, 40)).astype(dtype)
+    rec = rng.integers(0, 50, size=(6, 40)).astype(dtype)
+    training_days = np.array([0, 1, 14, 39, 40, 60])
+    got = stocks(svc, rec, training_days)
+    below = np.arange(40)[None, :] < training_days[:, None]
+    np.testing.assert_array_equal(got[0], np.where(below, svc, 0).sum(axis=1))
+    np.testing.assert_array_equal(got[1], np.where(below, 0, svc).sum(axis=1))
+    np.testing.assert_array_equal(got[2], rec.sum(axis=1))
+    assert all(x.dtype == dtype for x in got)

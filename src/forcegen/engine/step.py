@@ -76,12 +76,12 @@ class _Ages:
     """How a channel's age slots map onto hazard *segments*, fixed for a block.
 
     Within a segment every deployed person faces the same daily exit probabilities,
-    so probabilities are computed per (replicate, segment) and gathered per slot.
+    so probabilities are computed per (replicate, segment); the exits kernel looks
+    each slot's segment up.
     Segments: one per (service-multiplier interval, eligible for early termination),
     plus a last one for training (no exits).
     """
 
-    training: NDArray[np.bool_]  # (R, N)
     first_deployed: int  # smallest training length in the block: slots below never exit
     segment: IntArray  # (R, N) segment of each slot
     segment_multiplier: FloatArray  # (R, S) combat-hazard multiplier
@@ -109,7 +109,6 @@ def _ages(ch: ChannelPlan, breakpoints: list[int]) -> _Ages:
     seg_dep = np.ones((runs, n_seg))
     seg_dep[:, -1] = 0.0
     return _Ages(
-        training=training,
         first_deployed=int(ch.training_days.min()),
         segment=segment,
         segment_multiplier=seg_mult,
@@ -157,6 +156,8 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
         draws: Stochastic or expected draws.
         breakpoints: ``until_day`` of the scenario's service multipliers, increasing.
     """
+    from forcegen.engine.kernels import stocks  # imports Numba: only when simulating
+
     R, T = plan.runs, plan.days
     C, P = len(plan.channels), len(plan.pools)
     dtype = draws.dtype
@@ -317,16 +318,12 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
         # 8. record stocks and salaries
         for ch in plan.channels:
             c = ch.index
-            s, rc, ag = svc[c], rec[c], ages[c]
-            training = s[:, : ch.training_days.max()].sum(
-                axis=1, where=ag.training[:, : ch.training_days.max()]
-            )
-            total = s.sum(axis=1)
-            recovering = rc.sum(axis=1)
+            training, deployed, recovering = stocks(svc[c], rec[c], ch.training_days)
             out.strength[:, t, c, 0] = training
-            out.strength[:, t, c, 1] = total - training
+            out.strength[:, t, c, 1] = deployed
             out.strength[:, t, c, 2] = recovering
-            out.cost[:, t, c, 0] = (total + recovering) * ch.salary_per_day.at(t)
+            in_service = training + deployed + recovering
+            out.cost[:, t, c, 0] = in_service * ch.salary_per_day.at(t)
             paid = ch.paid_share.at(t)[:, None]
             out.unpaid[:, t, c] = out.cost[:, t, c] * (1.0 - paid)
             out.cost[:, t, c] *= paid
