@@ -363,20 +363,9 @@ def inflows_chart(result: Result) -> Figure:
         for i, ch in enumerate(result.channels)
     ]
     total = _monthly_sum(result.total("inflow", categories="recruited"), first)
-    with figure_style():
-        fig = _new_figure(4.6)
-        ax = fig.add_subplot()
-        _stacked_months(ax, starts, days, parts, total)
-        ax.set_title(f"Recruits per month by channel — {_title(result)}")
-        ax.set_ylabel("recruits per month (people)")
-        ax.yaxis.set_major_formatter(FuncFormatter(_people))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        _footnote(
-            fig,
-            [result],
-            f"{_partial_note(days)} {_STACK_NOTE} Transfers between channels excluded.",
-        )
-    return fig
+    return _monthly_stack_figure(
+        result, starts, days, parts, total, "Recruits per month by channel", "recruits"
+    )
 
 
 def outflows_chart(result: Result) -> Figure:
@@ -391,12 +380,28 @@ def outflows_chart(result: Result) -> Figure:
         if values.any():
             parts.append((cause.replace("_", " "), CAUSE_COLOURS[cause], values))
     total = _monthly_sum(result.total("outflow", categories=causes), first)
+    return _monthly_stack_figure(
+        result, starts, days, parts, total, "Exits per month by cause", "exits"
+    )
+
+
+def _monthly_stack_figure(
+    result: Result,
+    starts: pd.DatetimeIndex,
+    days: FloatArray,
+    parts: list[tuple[str, str, FloatArray]],
+    total: FloatArray,
+    title: str,
+    what: str,
+) -> Figure:
+    """A stacked chart of monthly medians by part with the total's median and 90 % band
+    (people per month); transfers between channels are never counted."""
     with figure_style():
         fig = _new_figure(4.6)
         ax = fig.add_subplot()
         _stacked_months(ax, starts, days, parts, total)
-        ax.set_title(f"Exits per month by cause — {_title(result)}")
-        ax.set_ylabel("exits per month (people)")
+        ax.set_title(f"{title} — {_title(result)}")
+        ax.set_ylabel(f"{what} per month (people)")
         ax.yaxis.set_major_formatter(FuncFormatter(_people))
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         _footnote(
