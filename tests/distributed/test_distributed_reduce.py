@@ -114,7 +114,6 @@ def test_reducer_errors() -> None:
 def test_cli_ensemble(
     scenario: Scenario, reference: Result, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import forcegen.cli.scale_cmds  # noqa: F401  (registers `ensemble` on the app)
     from forcegen.cli import main
 
     path = tmp_path / "scenario.yaml"

@@ -54,6 +54,37 @@ def test_help_exits_0(run_cli: Run) -> None:
         assert command in out
 
 
+def test_every_command_module_is_registered() -> None:
+    """Each ``cli/*_cmds.py`` module registers its commands when imported; the app must
+    import them all. Checked in a fresh interpreter, so that no test's own import of a
+    command module can hide a missing one (``ensemble`` was missing once)."""
+    import subprocess
+    import sys
+
+    import forcegen.cli
+
+    folder = Path(forcegen.cli.__file__).parent
+    modules = sorted(p.stem for p in folder.glob("*_cmds.py"))
+    assert "scale_cmds" in modules
+    code = (
+        "import sys; from forcegen.cli import app, main\n"
+        "import forcegen.cli.commands\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('forcegen.cli.'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = done.stdout.split()
+    for module in modules:
+        assert f"forcegen.cli.{module}" in loaded, module
+
+
+def test_ensemble_command_is_listed(run_cli: Run) -> None:
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    assert "ensemble" in out
+
+
 def test_schema_is_the_scenario_json_schema(run_cli: Run) -> None:
     code, out, _ = run_cli("schema")
     assert code == 0

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from forcegen.cli import app, err_console
+from forcegen.cli.progress import progress_bar
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
 
@@ -68,23 +66,6 @@ def _names(value: str | None) -> list[str] | None:
     if not names:
         raise UsageError("--params is empty; give comma-separated parameter names")
     return names
-
-
-@contextmanager
-def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    if quiet:
-        yield None
-        return
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _statuses(evidence: str) -> str:
@@ -158,7 +139,7 @@ def sensitivity_cmd(
 
     if method not in ("sobol", "morris"):
         raise UsageError(f"--method must be 'sobol' or 'morris', got {method!r}")
-    with _progress("simulating design", quiet) as progress:
+    with progress_bar("simulating design", quiet) as progress:
         result = sensitivity(
             scenario,
             output,
@@ -287,7 +268,7 @@ def calibrate_cmd(
         raise UsageError(f"--others must be 'prior' or 'expected', got {others!r}")
     scen = load(scenario)
     data = load_observed(observed, scen)
-    with _progress("calibrating (simulations)", quiet) as progress:
+    with progress_bar("calibrating (simulations)", quiet) as progress:
         result = calibrate(
             scen,
             data,

@@ -6,6 +6,7 @@ from forcegen.cli import (
     analysis_cmds,  # noqa: F401
     report_cmds,  # noqa: F401
     run_cmds,  # noqa: F401
+    scale_cmds,  # noqa: F401
     scenario_cmds,  # noqa: F401
     store_cmds,  # noqa: F401
 )

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from forcegen.cli import app, stdout_console
@@ -25,6 +23,7 @@ from forcegen.cli.options import (
     SeedOption,
     WorkersOption,
 )
+from forcegen.cli.progress import progress_bar
 from forcegen.engine.simulate import Mode
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH, Store
@@ -66,19 +65,8 @@ def summary_table(summary: Summary) -> Table:
 
 def simulate_with_progress(sim: Sim, quiet: bool = False) -> Result:
     """Run ``sim`` with a Rich progress bar over replicate blocks (on stderr)."""
-    if quiet:
-        return sim.run()
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("blocks"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("run", total=sim.blocks)
-        return sim.run(progress=lambda done, total: bar.update(task, completed=done))
+    with progress_bar("simulating", quiet, unit="blocks", total=sim.blocks) as progress:
+        return sim.run(progress=progress)
 
 
 @app.command()

@@ -18,7 +18,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from forcegen.cli import app
 from forcegen.cli.options import (
@@ -31,6 +30,7 @@ from forcegen.cli.options import (
     SeedOption,
     WorkersOption,
 )
+from forcegen.cli.progress import progress_bar
 from forcegen.cli.run_cmds import summary_table
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
@@ -95,25 +95,8 @@ def ensemble(
     strength = StrengthQuantiles()
     reducers: list[Reducer] = [totals] + ([strength] if keep is Keep.strength else [])
     start = time.perf_counter()
-    if quiet:
-        run_reduced(sim, reducers, chunk=chunk)
-    else:
-        with Progress(
-            TextColumn("simulating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("blocks"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("run", total=sim.blocks)
-            run_reduced(
-                sim,
-                reducers,
-                lambda done, total: bar.update(task, completed=done),
-                chunk=chunk,
-            )
+    with progress_bar("simulating", quiet, unit="blocks", total=sim.blocks) as progress:
+        run_reduced(sim, reducers, progress, chunk=chunk)
     elapsed = time.perf_counter() - start
     console.print(summary_table(totals.summary()))
     kept = totals.nbytes + (strength.nbytes if keep is Keep.strength else 0)
