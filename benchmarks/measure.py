@@ -61,17 +61,13 @@ def peak_rss_mb() -> float:
 
 
 def warm_up_kernel() -> None:
-    """Load (or compile) the engine's Numba kernel, so that timings measure the work
+    """Load (or compile) the engine's Numba kernels, so that timings measure the work
     and not the one-off start-up every process pays once (about 0.3 s from the on-disk
     cache; a few seconds the very first time). The peers' imports are likewise done
     before their timings start."""
-    import numpy as np
+    from forcegen.engine.kernels import compile_kernels
 
-    from forcegen.engine.kernels import exits
-
-    one = np.ones((1, 2), dtype=np.int64)
-    gen = np.random.default_rng(0)
-    exits(gen, gen, one, one.copy(), 0, np.zeros_like(one), np.zeros((1, 1, 2)), 1, np.zeros(1))
+    compile_kernels()
 
 
 def _peer(tool: str, force: int, replicates: int, seed: int, horizon: int) -> dict[str, Any]:

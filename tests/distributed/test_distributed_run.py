@@ -96,17 +96,18 @@ def test_workers_option_starts_and_closes_a_local_cluster(
     assert after <= before  # the worker processes are gone
 
 
-def test_worker_killed_mid_run(
-    cluster1: Any, reference: Result, scenario: Scenario, tmp_path: Path
-) -> None:
+def test_worker_killed_mid_run(reference: Result, scenario: Scenario, tmp_path: Path) -> None:
+    # A cluster of its own: a worker restart leaves scheduler state behind that the
+    # shared clusters' other tests should not depend on.
     sim = KillOnceSim(scenario, runs=RUNS, seed=SEED)
     sim.marker = str(tmp_path / "killed")
-    pids_before = set(cluster1.run(lambda: psutil.Process().pid).values())
-    assert_identical(reference, run_on(cluster1, sim))
-    # The first attempt at block 1 really ran, in a worker that then died.
-    killed_pid = int(Path(sim.marker).read_text())
-    assert killed_pid in pids_before
-    assert killed_pid not in set(cluster1.run(lambda: psutil.Process().pid).values())
+    with fd.local_cluster(1) as client:
+        pids_before = set(client.run(lambda: psutil.Process().pid).values())
+        assert_identical(reference, run_on(client, sim))
+        # The first attempt at block 1 really ran, in a worker that then died.
+        killed_pid = int(Path(sim.marker).read_text())
+        assert killed_pid in pids_before
+        assert killed_pid not in set(client.run(lambda: psutil.Process().pid).values())
 
 
 def test_raising_task_is_retried(
