@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 from hypothesis import settings
 
+from forcegen.cli import main
 from forcegen.engine.kernels import compile_kernels
 
 # Property-based tests must give the same verdict on every run and machine: the "ci"
@@ -21,3 +23,24 @@ def _compiled_kernels() -> None:
     worker) needs them: workers then load them from the on-disk cache instead of each
     compiling for seconds inside their first task."""
     compile_kernels()
+
+
+CliResult = tuple[int, str, str]
+"""Exit code, stdout and stderr of one in-process ``forcegen`` command."""
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """``run_cli(*args)``: run ``forcegen`` in-process; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

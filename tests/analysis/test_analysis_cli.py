@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from inference_cases import HAZARD, LAMBDA, queue_scenario, scenario_text, write_synthetic
 
-from forcegen.cli import main
 from forcegen.scenario.load import load_scenario
+
+CliResult = tuple[int, str, str]
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "observed-russia-2022-covert.csv"
 
@@ -23,17 +25,6 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analysis_cmds, "console", Console(highlight=False, width=300))
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def scenario_file(tmp_path: Path) -> Path:
     path = tmp_path / "queue.yaml"
@@ -42,11 +33,10 @@ def scenario_file(tmp_path: Path) -> Path:
 
 
 def test_sensitivity_command(
-    capsys: pytest.CaptureFixture[str], scenario_file: Path, tmp_path: Path
+    run_cli: Callable[..., CliResult], scenario_file: Path, tmp_path: Path
 ) -> None:
     out_dir = tmp_path / "sa"
-    code, out, err = run(
-        capsys,
+    code, out, err = run_cli(
         "sensitivity",
         str(scenario_file),
         "--output",
@@ -71,10 +61,9 @@ def test_sensitivity_command(
 
 
 def test_sensitivity_morris_with_params(
-    capsys: pytest.CaptureFixture[str], scenario_file: Path
+    run_cli: Callable[..., CliResult], scenario_file: Path
 ) -> None:
-    code, out, err = run(
-        capsys,
+    code, out, err = run_cli(
         "sensitivity",
         str(scenario_file),
         "--output",
@@ -103,16 +92,16 @@ def test_sensitivity_morris_with_params(
     ],
 )
 def test_sensitivity_usage_errors(
-    capsys: pytest.CaptureFixture[str], scenario_file: Path, args: list[str], message: str
+    run_cli: Callable[..., CliResult], scenario_file: Path, args: list[str], message: str
 ) -> None:
-    code, _, err = run(capsys, "sensitivity", str(scenario_file), *args, "--quiet")
+    code, _, err = run_cli("sensitivity", str(scenario_file), *args, "--quiet")
     assert code == 2
     assert message in err
     assert "Traceback" not in err
 
 
 def test_calibrate_command(
-    capsys: pytest.CaptureFixture[str], scenario_file: Path, tmp_path: Path
+    run_cli: Callable[..., CliResult], scenario_file: Path, tmp_path: Path
 ) -> None:
     obs = write_synthetic(
         tmp_path / "obs.csv",
@@ -124,8 +113,7 @@ def test_calibrate_command(
         seed=3,
     )
     out_dir = tmp_path / "cal"
-    code, out, err = run(
-        capsys,
+    code, out, err = run_cli(
         "calibrate",
         str(scenario_file),
         str(obs),
@@ -150,7 +138,7 @@ def test_calibrate_command(
 
 
 def test_calibrate_bad_csv_exits_2_with_located_problems(
-    capsys: pytest.CaptureFixture[str], scenario_file: Path, tmp_path: Path
+    run_cli: Callable[..., CliResult], scenario_file: Path, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
@@ -158,21 +146,20 @@ def test_calibrate_bad_csv_exits_2_with_located_problems(
         "2022-02-01,strength,,,100,x\n"
         "2022-02-02,strength,nope,,100,x\n"
     )
-    code, _, err = run(capsys, "calibrate", str(scenario_file), str(bad), "--quiet")
+    code, _, err = run_cli("calibrate", str(scenario_file), str(bad), "--quiet")
     assert code == 2
     assert f"{bad}:3:0: channel: no channel 'nope'" in err
     bad.write_text("date,series,channel,cause,value,source\n2022-02-01,strength,,,zero,x\n")
-    code, _, err = run(capsys, "calibrate", str(scenario_file), str(bad), "--quiet")
+    code, _, err = run_cli("calibrate", str(scenario_file), str(bad), "--quiet")
     assert code == 2
     assert f"{bad}:2:23: value:" in err
 
 
 @pytest.mark.slow
 def test_both_commands_on_the_builtin_scenario(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
-    code, out, err = run(
-        capsys,
+    code, out, err = run_cli(
         "sensitivity",
         "russia-2022-covert",
         "--method",
@@ -185,8 +172,7 @@ def test_both_commands_on_the_builtin_scenario(
     )
     assert code == 0, err
     assert "deployed strength on 2023-12-31" in out
-    code, out, err = run(
-        capsys,
+    code, out, err = run_cli(
         "calibrate",
         "russia-2022-covert",
         str(DATA),
@@ -206,10 +192,9 @@ def test_both_commands_on_the_builtin_scenario(
 
 
 def test_sensitivity_second_order_table(
-    capsys: pytest.CaptureFixture[str], scenario_file: Path
+    run_cli: Callable[..., CliResult], scenario_file: Path
 ) -> None:
-    code, out, err = run(
-        capsys,
+    code, out, err = run_cli(
         "sensitivity",
         str(scenario_file),
         "--output",

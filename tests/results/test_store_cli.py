@@ -10,7 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 from store_support import TINY_YAML
 
-from forcegen.cli import main
 from forcegen.results.store import Store
 
 CliResult = tuple[int, str, str]
@@ -18,25 +17,14 @@ Cli = Callable[..., CliResult]
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Cli:
+def cli(run_cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Cli:
     """``cli(*args)``: run ``forcegen`` in-process in a fresh folder; returns (exit code,
     stdout, stderr)."""
     monkeypatch.delenv("FORCEGEN_STORE", raising=False)
     monkeypatch.setenv("COLUMNS", "200")  # keep Rich tables on one line per row
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.yaml").write_text(TINY_YAML)
-
-    def run(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return run_cli
 
 
 def test_run_saves_into_the_store_and_store_commands_use_it(cli: Cli, tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from forcegen.cli import main
-
 VALID_SCENARIO = """\
 # A small but complete scenario: two pools, a behavioural and a series channel,
 # losses with recovery, three events and a two-claim ledger. Every parameter is
@@ -169,26 +167,6 @@ def line_of() -> Callable[[str, str], int]:
         return hits[0]
 
     return find
-
-
-CliResult = tuple[int, str, str]
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    """``run_cli(*args)``: run ``forcegen`` in-process; returns (exit code, stdout, stderr)."""
-
-    def run(*args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture
