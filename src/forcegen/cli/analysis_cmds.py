@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forcegen.cli import app, err_console
+from forcegen.cli.options import QuietOption, SchedulerOption, WorkersOption
 from forcegen.cli.progress import progress_bar
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
@@ -30,14 +31,6 @@ __all__ = ["calibrate_cmd", "sensitivity_cmd"]
 # terminal width to respect), draw them 160 columns wide rather than Rich's 80.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
-Workers = Annotated[
-    int | None, typer.Option(min=1, help="Local worker processes (Dask), passed to Sim.")
-]
-Scheduler = Annotated[
-    str | None,
-    typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
-]
-Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 
 # Styles of evidence statuses in tables, weakest flagged.
 _STATUS_STYLE = {
@@ -127,9 +120,9 @@ def sensitivity_cmd(
             "--second-order", help="Sobol: also pairwise interaction indices (N·(2D+2) runs)."
         ),
     ] = False,
-    workers: Workers = None,
-    scheduler: Scheduler = None,
-    quiet: Quiet = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Rank uncertain parameters by their influence on one output, with their evidence.
 
@@ -253,9 +246,9 @@ def calibrate_cmd(
     out: Annotated[
         Path, typer.Option(help="Folder for the calibrated scenario, summaries and figures.")
     ] = Path("."),
-    workers: Workers = None,
-    scheduler: Scheduler = None,
-    quiet: Quiet = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Calibrate parameters to observed data (ABC-SMC) and write a calibrated scenario.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ __all__ = [
     "ScenarioArgument",
     "SchedulerOption",
     "SeedOption",
+    "StoreOption",
     "WorkersOption",
 ]
 
@@ -36,3 +38,12 @@ SchedulerOption = Annotated[
     typer.Option(envvar="FORCEGEN_SCHEDULER", help="Dask scheduler address tcp://host:port."),
 ]
 QuietOption = Annotated[bool, typer.Option(help="No progress bar.")]
+StoreOption = Annotated[
+    Path,
+    typer.Option(
+        "--store",
+        envvar="FORCEGEN_STORE",
+        help="Results store (a DuckDB file) holding runs.",
+        show_default=True,
+    ),
+]

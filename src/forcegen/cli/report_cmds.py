@@ -17,8 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from forcegen.cli import app, stdout_console
+from forcegen.cli.options import StoreOption, WorkersOption
 from forcegen.errors import UsageError
 from forcegen.results.result import Result
+from forcegen.results.store import DEFAULT_PATH
 from forcegen.scenario.load import list_builtin
 from forcegen.sim import Sim
 
@@ -29,7 +31,6 @@ err = Console(stderr=True, highlight=False)
 
 DEFAULT_RUNS = 500
 """Replicates simulated when a command is given a scenario rather than a stored run."""
-DEFAULT_STORE = Path("forcegen.duckdb")
 
 Source = Annotated[
     str,
@@ -42,13 +43,6 @@ Runs = Annotated[
     int, typer.Option(min=1, help="Replicates, when a scenario is simulated.", show_default=True)
 ]
 Seed = Annotated[int, typer.Option(min=0, help="Random seed, when a scenario is simulated.")]
-StorePath = Annotated[
-    Path,
-    typer.Option(
-        "--store", envvar="FORCEGEN_STORE", help="Results store (a DuckDB file) holding runs."
-    ),
-]
-Workers = Annotated[int | None, typer.Option(min=1, help="Local worker processes.")]
 
 
 # ------------------------------------------------------------------- shared helpers
@@ -126,7 +120,7 @@ def report(
     ),
     runs: Runs = DEFAULT_RUNS,
     seed: Seed = 1,
-    store: StorePath = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_PATH,
     compare_with: Annotated[
         list[str] | None,
         typer.Option(
@@ -134,7 +128,7 @@ def report(
             help="Another scenario or run to compare with (repeatable; same seed).",
         ),
     ] = None,
-    workers: Workers = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Write a self-contained HTML report: answers, figures, parameters, evidence."""
     from forcegen.report.html import write_report
@@ -160,11 +154,11 @@ def plot(
     ),
     runs: Runs = DEFAULT_RUNS,
     seed: Seed = 1,
-    store: StorePath = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_PATH,
     currency: Annotated[
         str | None, typer.Option(help="For --kind cost: report in this currency.")
     ] = None,
-    workers: Workers = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Draw one figure of a result and save it."""
     from forcegen.report import figures
@@ -195,11 +189,11 @@ def compare_cmd(
     ],
     runs: Runs = DEFAULT_RUNS,
     seed: Seed = 1,
-    store: StorePath = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_PATH,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Also write an HTML report of the first.")
     ] = None,
-    workers: Workers = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Compare scenarios with the same seed: paired differences and changed inputs."""
     from forcegen.analysis.compare import compare
@@ -321,8 +315,8 @@ def ask(
     ] = False,
     runs: Runs = DEFAULT_RUNS,
     seed: Seed = 1,
-    store: StorePath = DEFAULT_STORE,
-    workers: Workers = None,
+    store: StoreOption = DEFAULT_PATH,
+    workers: WorkersOption = None,
 ) -> None:
     """Answer a question: time below a threshold, or the probability of holding a target."""
     from forcegen.analysis.answers import prob_hold, prob_hold_through, time_below

@@ -21,6 +21,7 @@ from forcegen.cli.options import (
     ScenarioArgument,
     SchedulerOption,
     SeedOption,
+    StoreOption,
     WorkersOption,
 )
 from forcegen.cli.progress import progress_bar
@@ -32,21 +33,11 @@ from forcegen.scenario.evidence import evidence_status_line
 from forcegen.scenario.load import load_scenario_with_warnings
 from forcegen.sim import Sim
 
-__all__ = ["StoreOption", "run", "summary_table"]
+__all__ = ["run", "summary_table"]
 
 console = stdout_console
 
 DEMO_SCENARIO = "russia-2022-covert"
-
-StoreOption = Annotated[
-    Path,
-    typer.Option(
-        "--store",
-        envvar="FORCEGEN_STORE",
-        help="Results store (a DuckDB file).",
-        show_default=True,
-    ),
-]
 
 
 def summary_table(summary: Summary) -> Table:

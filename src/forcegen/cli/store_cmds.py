@@ -14,7 +14,8 @@ import typer
 from rich.table import Table
 
 from forcegen.cli import app
-from forcegen.cli.run_cmds import StoreOption, console, summary_table
+from forcegen.cli.options import StoreOption
+from forcegen.cli.run_cmds import console, summary_table
 from forcegen.results.store import DEFAULT_PATH, EXPORT_FORMATS, RunInfo, Store
 from forcegen.scenario.evidence import evidence_status_line
 
