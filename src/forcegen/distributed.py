@@ -24,7 +24,7 @@ import copy
 import importlib
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -122,26 +122,33 @@ def run_reduced(
     for r in many:
         r.begin(info)
     total = sim.blocks
-    done = 0
     if client is None and (sim.workers or 1) <= 1 and not sim.scheduler:
-        for block in range(total):
-            parts = _extract(info, templates, sim.run_one_block(block))
-            for r, part in zip(many, parts, strict=True):
-                r.add(block * BLOCK_SIZE, part)
-            done += 1
-            if progress is not None:
-                progress(done, total)
+        local = ([(b, _extract(info, templates, sim.run_one_block(b)))] for b in range(total))
+        _fold(many, local, total, progress)
         return reducers
     shipped = _shippable(sim)
     with _client_for(sim, client) as cl:
-        for results in _gather(cl, _reduce_chunk, shipped, (info, templates), total, chunk):
-            for block, parts in results:
-                for r, part in zip(many, parts, strict=True):
-                    r.add(block * BLOCK_SIZE, part)
-                done += 1
-            if progress is not None:
-                progress(done, total)
+        chunks = _gather(cl, _reduce_chunk, shipped, (info, templates), total, chunk)
+        _fold(many, chunks, total, progress)
     return reducers
+
+
+def _fold(
+    reducers: list[Reducer],
+    chunks: Iterable[list[tuple[int, list[Any]]]],
+    total: int,
+    progress: Progress | None,
+) -> None:
+    """Add each block's extracted parts to the reducers as chunks of blocks arrive,
+    reporting progress after each chunk."""
+    done = 0
+    for results in chunks:
+        for block, parts in results:
+            for r, part in zip(reducers, parts, strict=True):
+                r.add(block * BLOCK_SIZE, part)
+            done += 1
+        if progress is not None:
+            progress(done, total)
 
 
 def run_info(sim: Sim, block0: ParameterSet | None = None) -> RunInfo:
