@@ -60,6 +60,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 
 
+def _record(seconds: float, cpu_start: float, base: float, **extra: Any) -> dict[str, Any]:
+    """A measurement's record: wall seconds, CPU seconds since ``cpu_start`` (up to now),
+    load, RSS before and at peak (MB), and the measurement's own fields."""
+    return {
+        "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu_start,
+        "load": load(),
+        "baseline_rss_mb": base,
+        "peak_rss_mb": peak_rss_mb(),
+        **extra,
+    }
+
+
 def warm_up_kernel() -> None:
     """Load (or compile) the engine's Numba kernels, so that timings measure the work
     and not the one-off start-up every process pays once (about 0.3 s from the on-disk
@@ -100,15 +113,9 @@ def _peer(tool: str, force: int, replicates: int, seed: int, horizon: int) -> di
         stats = run_mesa(p, replicates, seed)
     else:
         raise SystemExit(f"unknown tool {tool!r}")
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-    return {
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "load": load(),
-        "baseline_rss_mb": base,
-        "peak_rss_mb": peak_rss_mb(),
-        "stats": [dataclasses.asdict(s) for s in stats],
-    }
+    return _record(
+        time.perf_counter() - start, cpu, base, stats=[dataclasses.asdict(s) for s in stats]
+    )
 
 
 def _sim(scenario: str, runs: int, workers: int, seed: int) -> dict[str, Any]:
@@ -123,18 +130,16 @@ def _sim(scenario: str, runs: int, workers: int, seed: int) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     # Worker processes are reaped when the cluster closes: their CPU shows up here.
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "seconds": seconds,
-        "cpu_seconds": time.process_time() - cpu,
-        "worker_cpu_seconds": (after.ru_utime + after.ru_stime)
+    return _record(
+        seconds,
+        cpu,
+        base,
+        worker_cpu_seconds=(after.ru_utime + after.ru_stime)
         - (children.ru_utime + children.ru_stime),
-        "load": load(),
-        "baseline_rss_mb": base,
-        "peak_rss_mb": peak_rss_mb(),
-        "end_deployed_median": float(
+        end_deployed_median=float(
             sorted(result.total("strength", categories="deployed")[:, -1])[runs // 2]
         ),
-    }
+    )
 
 
 def _stream(force: int, runs: int, horizon: int, workers: int) -> dict[str, Any]:
@@ -158,15 +163,13 @@ def _stream(force: int, runs: int, horizon: int, workers: int) -> dict[str, Any]
         summary, strength = run_reduced(sim, [SummaryTotals(), StrengthQuantiles()])
     seconds = time.perf_counter() - start
     strength.quantiles()  # the quantile pass is part of the bounded-memory claim
-    return {
-        "seconds": seconds,
-        "cpu_seconds": time.process_time() - cpu,
-        "load": load(),
-        "baseline_rss_mb": base,
-        "peak_rss_mb": peak_rss_mb(),
-        "worker_peak_rss_mb": worker_peaks,
-        "kept_mb": (summary.nbytes + strength.nbytes) / 1e6,
-    }
+    return _record(
+        seconds,
+        cpu,
+        base,
+        worker_peak_rss_mb=worker_peaks,
+        kept_mb=(summary.nbytes + strength.nbytes) / 1e6,
+    )
 
 
 def _memory(force: int, runs: int, horizon: int) -> dict[str, Any]:
@@ -180,14 +183,7 @@ def _memory(force: int, runs: int, horizon: int) -> dict[str, Any]:
     result = sim.run()
     seconds = time.perf_counter() - start
     result.quantiles(categories="deployed")
-    return {
-        "seconds": seconds,
-        "cpu_seconds": time.process_time() - cpu,
-        "load": load(),
-        "baseline_rss_mb": base,
-        "peak_rss_mb": peak_rss_mb(),
-        "result_mb": sum(a.nbytes for a in result.data.values()) / 1e6,
-    }
+    return _record(seconds, cpu, base, result_mb=sum(a.nbytes for a in result.data.values()) / 1e6)
 
 
 def main(argv: list[str]) -> dict[str, Any]:
