@@ -30,6 +30,7 @@ from engine_helpers import Ensemble, ensemble, mean_field, no_losses, scenario
 from numpy.typing import NDArray
 from scipy import stats
 
+from forcegen.engine.kernels import APPROX_VARIANCE
 from forcegen.scenario.model import Scenario
 
 FloatArray = NDArray[np.float64]
@@ -281,3 +282,80 @@ def test_cohort_survival_formula_mean_field() -> None:
     np.testing.assert_allclose(mf.strength[0, :, 0, 1], deployed, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(mf.exits("killed")[0, :, 0], killed, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(mf.exits("terminated")[0, :, 0], terminated, rtol=1e-9, atol=1e-9)
+
+
+# ------------------------------ (f) a large force: the approximated regime, exactly
+BIG_LAMBDA = 20_000.0  # recruits a day: ~900,000 in service
+BIG_KILLED, BIG_WOUNDED, BIG_RETURN, BIG_TERM = 0.02, 0.03, 0.1, 60
+
+
+def big_scenario() -> Scenario:
+    return scenario(
+        [
+            {
+                "id": "a",
+                "enlistment": {"model": "series", "recruits_per_day": BIG_LAMBDA},
+                "contract": {"term_days": BIG_TERM},
+            }
+        ],
+        horizon=120,
+        losses=no_losses(
+            killed_per_day=BIG_KILLED,
+            wounded_per_day=BIG_WOUNDED,
+            recovery={"mean_days": 1 / BIG_RETURN, "return_probability": 1.0},
+        ),
+    )
+
+
+def big_means(t: int) -> tuple[float, float]:
+    """Means of (deployed, recovering) at the end of day ``t``.
+
+    Each recruit is a Markov chain on (deployed, recovering, killed): each day the
+    deployed are killed with probability k or wounded with probability w (into
+    recovery), the recovering return with probability q, both from the start-of-day
+    state; a recruit of day ``s`` is deployed at the end of day ``s`` and leaves at its
+    term, after the end of day ``s+T−1``. Recruits are Poisson, so by thinning the two
+    counts are independent Poissons with means ``λ Σ_{j=0..min(t,T−1)} P(state, j)``."""
+    state = np.array([1.0, 0.0])
+    total = np.zeros(2)
+    for _ in range(min(t, BIG_TERM - 1) + 1):
+        total += state
+        d, r = state
+        state = np.array(
+            [
+                d * (1 - BIG_KILLED - BIG_WOUNDED) + r * BIG_RETURN,
+                r * (1 - BIG_RETURN) + d * BIG_WOUNDED,
+            ]
+        )
+    return BIG_LAMBDA * total[0], BIG_LAMBDA * total[1]
+
+
+@pytest.fixture(scope="module")
+def big_runs() -> Ensemble:
+    return ensemble(big_scenario(), runs=1024, seed=14)
+
+
+@pytest.mark.parametrize("day", [0, 1, 30, 59, 60, 119])
+def test_large_force_is_exactly_poisson(big_runs: Ensemble, day: int) -> None:
+    """At ~900,000 in service every age slot's binomials have variances far above
+    ``APPROX_VARIANCE``, so returns and exits come from the normal approximation; the
+    stocks still have the exact Poisson means and variances (within 4 standard errors:
+    about ±0.02 % of the mean, ±18 % of the variance) and are uncorrelated. The
+    approximation's per-draw laws are tested more sharply in test_kernels.py."""
+    deployed, recovering = big_means(day)
+    # The oldest slot before the term is dense: the approximation is what is tested.
+    assert BIG_LAMBDA * 0.2 * BIG_WOUNDED * (1 - BIG_WOUNDED) >= 10 * APPROX_VARIANCE
+    x = big_runs.strength[:, day, 0]
+    assert (x[:, 0] == 0).all()
+    assert_poisson_moments(x[:, 1], deployed, f"deployed day {day}")
+    assert_poisson_moments(x[:, 2], recovering, f"recovering day {day}")
+    if day > 0:
+        assert abs(np.corrcoef(x[:, 1], x[:, 2])[0, 1]) < Z / np.sqrt(x.shape[0])
+
+
+def test_large_force_end_distribution(big_runs: Ensemble) -> None:
+    deployed, recovering = big_means(119)
+    x = big_runs.strength[:, 119, 0]
+    assert poisson_chi_square(x[:, 1], deployed) > 1e-3
+    assert poisson_chi_square(x[:, 2], recovering) > 1e-3
+    assert poisson_chi_square(x[:, 1:].sum(axis=1), deployed + recovering) > 1e-3
