@@ -671,7 +671,9 @@ def reading(report: Report, numbers: dict[int, dict[str, dict[str, float]]]) -> 
         "graduation, costs) into one kernel per block would remove most of it; the "
         "mean-field mode would need the same kernel on floats to keep one semantics. "
         "Simulating 1,024 replicates in one block instead of 128 saves only ~10%: the "
-        "work is per element, not per call.",
+        "work is per element, not per call. A faster day at small forces also raises "
+        "the ×1000 ratio above: that work is the same at every headcount, so removing "
+        "it leaves the difference between sparse and dense slots to the ratio.",
         "5. **Counter-based random numbers**: streams are consumed in replicate order, so "
         "a change in one count shifts every later draw of that stream in the block; a "
         "counter-based generator keyed by (stream, replicate, day) would confine that and "
