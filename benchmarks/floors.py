@@ -176,9 +176,11 @@ def profile_engine(scenario: Scenario, seed: int = 1, replay_repeats: int = 3) -
     )
 
 
-def top_functions(scenario: Scenario, seed: int = 1, limit: int = 12) -> list[tuple[str, float]]:
+def top_functions(
+    scenario: Scenario, seed: int = 1, limit: int = 12
+) -> tuple[list[tuple[str, float]], float]:
     """cProfile of one block: the ``limit`` functions with most CPU time spent in them
-    (excluding sub-calls), as (name, seconds)."""
+    (excluding sub-calls), as (name, seconds), and the block's profiled total (s)."""
     params = sample_block(scenario, seed=seed, block=0, sample=True)
     plan = compile_block(scenario, params)
     breakpoints = [m.until_day for m in scenario.losses.service_multipliers]
@@ -193,4 +195,4 @@ def top_functions(scenario: Scenario, seed: int = 1, limit: int = 12) -> list[tu
         where = f"{path.rsplit('/', 1)[-1]}:{line}" if line else "builtin"
         rows.append((f"{func} ({where})", float(tottime)))
     rows.sort(key=lambda r: -r[1])
-    return rows[:limit]
+    return rows[:limit], sum(sec for _, sec in rows)
