@@ -178,6 +178,7 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
     svc: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
     rec: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
     ages = [_ages(ch, breakpoints) for ch in plan.channels]
+    probs_seen: list[dict[tuple[int, int, int], FloatArray]] = [{} for _ in plan.channels]
     for ch in plan.channels:
         _initial(draws, ch, svc[ch.index], rec[ch.index])
 
@@ -213,28 +214,7 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             # 2-3. returns and exits, both drawn from start-of-day numbers (so nobody
             # wounded today returns today, and nobody returning today is exposed today)
             lo = ag.first_deployed  # slots below it hold trainees only
-            h = ch.hazards.at(t)
-            ret_p = ch.return_probability.at(t)
-            term_rate = ch.early_termination.at(t)
-            sm, se = ag.segment_multiplier, ag.segment_eligible
-            # Daily exit probabilities per (replicate, segment), by cause; the wounded
-            # are split into those who will return and those discharged. Those who will
-            # return keep their age slot (in recovery), so they are counted per slot.
-            probs = (
-                np.stack(
-                    [
-                        h[:, _K, None] * sm,
-                        (h[:, _W] * (1.0 - ret_p))[:, None] * sm,
-                        h[:, _M, None] * sm,
-                        np.broadcast_to(h[:, _D, None], sm.shape),
-                        np.broadcast_to(h[:, _R, None], sm.shape),
-                        term_rate[:, None] * se,
-                        (h[:, _W] * ret_p)[:, None] * sm,
-                    ],
-                    axis=-1,
-                )
-                * ag.segment_deployed[..., None]
-            )
+            probs = _exit_probabilities(ch, ag, t, probs_seen[c])
             back, wounded_back, causes = draws.exits_and_ageing(
                 name, s, rc, lo, ag.segment, probs, len(_SPLIT_CAUSES), ch.recovery_rate
             )
@@ -329,6 +309,45 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             out.cost[:, t, c] *= paid
         out.pool[:, t] = pool[:, :P]
     return out
+
+
+def _exit_probabilities(
+    ch: ChannelPlan, ag: _Ages, t: int, seen: dict[tuple[int, int, int], FloatArray]
+) -> FloatArray:
+    """Daily exit probabilities on day ``t`` per (replicate, segment), by cause
+    ``(R, G, 7)``: killed, wounded and discharged, missing, deserted, refused, early
+    termination, wounded who will return (these keep their age slot, in recovery).
+
+    They change only when one of the three schedules they come from does, so each
+    combination of schedule steps is computed once per block (``seen``)."""
+    key = (
+        int(ch.hazards.day_step[t]),
+        int(ch.return_probability.day_step[t]),
+        int(ch.early_termination.day_step[t]),
+    )
+    probs = seen.get(key)
+    if probs is None:
+        h = ch.hazards.at(t)
+        ret_p = ch.return_probability.at(t)
+        term_rate = ch.early_termination.at(t)
+        sm, se = ag.segment_multiplier, ag.segment_eligible
+        probs = (
+            np.stack(
+                [
+                    h[:, _K, None] * sm,
+                    (h[:, _W] * (1.0 - ret_p))[:, None] * sm,
+                    h[:, _M, None] * sm,
+                    np.broadcast_to(h[:, _D, None], sm.shape),
+                    np.broadcast_to(h[:, _R, None], sm.shape),
+                    term_rate[:, None] * se,
+                    (h[:, _W] * ret_p)[:, None] * sm,
+                ],
+                axis=-1,
+            )
+            * ag.segment_deployed[..., None]
+        )
+        seen[key] = probs
+    return probs
 
 
 def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray) -> Array:
