@@ -156,9 +156,9 @@ def test_crn_reduces_variance_of_a_hazard_difference(
 ) -> None:
     """Killed hazard +10%. Measured with 512 replicates (seed 1 vs 1 and 1 vs 2):
     Var(A−B) is 6.0× smaller with common random numbers for the series channel and
-    4.2× smaller for the behavioural one (forcegen 0.2; 0.1 drew one NumPy binomial
-    per age slot, which kept streams aligned better: 13.2× and 7.9×, at three times
-    the cost). The ratio of two sample variances on 511
+    4.3× smaller for the behavioural one (forcegen 0.3; 0.2: 6.0× and 4.2×; 0.1 drew
+    one NumPy binomial per age slot, which kept streams aligned better: 13.2× and
+    7.9×, at three times the cost). The ratio of two sample variances on 511
     degrees of freedom has a relative standard error of about sqrt(4/511) ≈ 9%, so
     a required factor of 4 (channel 0) and 3 (channel 1) is far from chance."""
     changed = crn_scenario(killed=0.0044)
@@ -180,7 +180,8 @@ def test_crn_pay_change_leaves_other_channels_identical(
 ) -> None:
     """Salary +10% in the behavioural channel. The series channel does not depend on
     it and its streams are shared, so it is identical. In the behavioural channel
-    itself CRN does not help (measured factor 0.87 with 512 replicates): the number
+    itself CRN does not help (measured factor 0.92 with 512 replicates in forcegen
+    0.3, 0.87 in 0.2): the number
     of random numbers a draw consumes depends on the counts (one per person who
     leaves, in the exits kernel), so once one enlistment changes, the stream
     desynchronises for every later replicate of the block and every later day. Not
