@@ -181,11 +181,10 @@ def test_crn_pay_change_leaves_other_channels_identical(
     """Salary +10% in the behavioural channel. The series channel does not depend on
     it and its streams are shared, so it is identical. In the behavioural channel
     itself CRN does not help (measured factor 0.92 with 512 replicates in forcegen
-    0.3, 0.87 in 0.2): the number
-    of random numbers a draw consumes depends on the counts (one per person who
-    leaves, in the exits kernel), so once one enlistment changes, the stream
-    desynchronises for every later replicate of the block and every later day. Not
-    asserted as a factor; reported."""
+    0.3, 0.87 in 0.2): the number of random numbers a draw consumes depends on the
+    counts (one per person who leaves, in the exits kernel), so once one enlistment
+    changes, the stream desynchronises for every later replicate of the block and
+    every later day. Not asserted as a factor; reported."""
     changed = ensemble(crn_scenario(salary=110_000), runs=512, seed=1)
     np.testing.assert_array_equal(changed.strength[:, -1, 0].sum(axis=-1), crn_base[0])
     assert (changed.strength[:, -1, 1].sum(axis=-1) > crn_base[1]).mean() > 0.5
