@@ -296,8 +296,11 @@ def _gather(
     outstanding = {f.key: f for f in futures}
     del futures
     try:
-        done = _distributed().as_completed(list(outstanding.values()), with_results=True)
-        for future, result in done:
+        # Results are fetched here, one finished future at a time, not by as_completed
+        # (``with_results=True``): its concurrent gathers can wait forever for results
+        # already in memory (seen here; dask/distributed#7331).
+        for future in _distributed().as_completed(list(outstanding.values())):
+            result = future.result()
             del outstanding[future.key]
             future.release()
             yield result
