@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,7 +18,10 @@ from forcegen.results.result import Result
 from forcegen.scenario.load import load_scenario, scenario_hash
 from forcegen.scenario.model import Scenario
 
-__all__ = ["Sim", "load"]
+__all__ = ["THREADS_ENV", "Sim", "load"]
+
+THREADS_ENV = "FORCEGEN_THREADS"
+"""Environment variable setting :class:`Sim`'s ``threads`` when it is not given."""
 
 FloatArray = NDArray[np.float64]
 Progress = Callable[[int, int], None]
@@ -44,6 +48,11 @@ class Sim:
         given_quantiles: Parameter name → quantiles in (0, 1) for every replicate.
         workers: Local worker processes (Dask); None or 1 runs in this process.
         scheduler: Address of an existing Dask scheduler (``tcp://host:port``).
+        threads: Threads per process drawing the channels' returns and exits in
+            parallel. Default: ``FORCEGEN_THREADS`` if set, else the cores this
+            process may use (at most 4) when running in this process and 1 on Dask
+            workers (whose processes already share the cores). Results do not depend
+            on it.
     """
 
     def __init__(
@@ -58,11 +67,19 @@ class Sim:
         given_quantiles: Mapping[str, FloatArray] | None = None,
         workers: int | None = None,
         scheduler: str | None = None,
+        threads: int | None = None,
     ) -> None:
         if runs < 1:
             raise UsageError(f"runs must be at least 1, got {runs}")
         if seed < 0:
             raise UsageError(f"seed must be a non-negative integer, got {seed}")
+        raw = os.environ.get(THREADS_ENV)
+        if threads is None and raw is not None:
+            if not raw.strip().isdigit():
+                raise UsageError(f"{THREADS_ENV} must be a whole number, got {raw!r}")
+            threads = int(raw)
+        if threads is not None and threads < 1:
+            raise UsageError(f"threads must be at least 1, got {threads}")
         if mode not in ("stochastic", "mean-field"):
             raise UsageError(f"mode must be 'stochastic' or 'mean-field', got {mode!r}")
         self.scenario = scenario if isinstance(scenario, Scenario) else load(scenario)
@@ -74,6 +91,7 @@ class Sim:
         self.given_quantiles = dict(given_quantiles or {})
         self.workers = workers
         self.scheduler = scheduler
+        self.threads = threads
         self.result: Result | None = None
 
     @property
@@ -92,7 +110,18 @@ class Sim:
             given=self.given or None,
             given_quantiles=self.given_quantiles or None,
             rows=min(BLOCK_SIZE, self.runs - block * BLOCK_SIZE),
+            threads=self._threads(),
         )
+
+    def _threads(self) -> int:
+        """Threads for a block: as given (argument or ``FORCEGEN_THREADS``), else 1 on
+        Dask workers and the usable cores (at most 4, about the channels of a
+        scenario) in this process."""
+        if self.threads is not None:
+            return self.threads
+        if (self.workers or 1) > 1 or self.scheduler:
+            return 1
+        return min(len(os.sched_getaffinity(0)), 4)
 
     def run(self, progress: Progress | None = None) -> Result:
         """Simulate every block and assemble the :class:`Result`."""

@@ -99,6 +99,50 @@ def test_same_scenario_and_seed_give_identical_arrays(mode: str) -> None:
         np.testing.assert_array_equal(values, b.parameters.values[name], name)
 
 
+@pytest.mark.parametrize("mode", ["stochastic", "mean-field"])
+def test_threads_do_not_change_results(mode: str) -> None:
+    """Channels' returns and exits are drawn in parallel threads before the rest of
+    the day (docs/architecture.md): identical arrays with 1, 2 or 3 threads, here with
+    three channels, one of which transfers its renewals into another."""
+    channels = base_channels(extra_first=True)
+    channels[0]["contract"]["renew_into"] = "contract"
+    scn = scenario(
+        channels,
+        horizon=120,
+        losses=no_losses(killed_per_day=0.004, wounded_per_day=0.006),
+        pools=[{"id": "men", "initial_people": 200_000, "reference_wage_per_month": 60_000}],
+    )
+    one = run_block(scn, seed=5, block=0, mode=mode, threads=1)  # type: ignore[arg-type]
+    assert one.output.inflow[:, :, 1, 1].sum() > 0  # transfers did arrive
+    for threads in (2, 3):
+        other = run_block(scn, seed=5, block=0, mode=mode, threads=threads)  # type: ignore[arg-type]
+        for name in SERIES:
+            np.testing.assert_array_equal(
+                getattr(one.output, name), getattr(other.output, name), f"{name}, {threads}"
+            )
+
+
+def test_sim_threads_default_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim_module = pytest.importorskip("forcegen.sim")
+    from forcegen.errors import UsageError
+
+    scn = crn_scenario(horizon=10)
+    monkeypatch.delenv(sim_module.THREADS_ENV, raising=False)
+    assert sim_module.Sim(scn, workers=2)._threads() == 1  # processes share the cores
+    assert 1 <= sim_module.Sim(scn)._threads() <= 4
+    assert sim_module.Sim(scn, threads=3, workers=2)._threads() == 3
+    monkeypatch.setenv(sim_module.THREADS_ENV, "2")
+    assert sim_module.Sim(scn)._threads() == 2
+    assert sim_module.Sim(scn, threads=1)._threads() == 1
+    for bad in ("two", "0"):
+        monkeypatch.setenv(sim_module.THREADS_ENV, bad)
+        with pytest.raises(UsageError):
+            sim_module.Sim(scn)
+    monkeypatch.delenv(sim_module.THREADS_ENV)
+    with pytest.raises(UsageError, match="threads must be at least 1"):
+        sim_module.Sim(scn, threads=0)
+
+
 def test_replicate_k_does_not_depend_on_the_number_of_runs() -> None:
     scn = crn_scenario(horizon=60)
     r10 = sim_data(scn, 10, seed=3)

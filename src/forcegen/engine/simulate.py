@@ -40,6 +40,7 @@ def run_block(
     given: Mapping[str, FloatArray] | None = None,
     given_quantiles: Mapping[str, FloatArray] | None = None,
     rows: int | None = None,
+    threads: int = 1,
 ) -> BlockRun:
     """Simulate replicate block ``block`` of a run seeded with ``seed``.
 
@@ -50,6 +51,9 @@ def run_block(
     mode only, where replicates draw nothing at random and are independent of each
     other; stochastic blocks are always simulated whole, because their streams are
     consumed block-wide.
+
+    ``threads`` draws the channels' returns and exits in parallel threads; the result
+    does not depend on it.
     """
     params = sample_block(
         scenario,
@@ -67,4 +71,5 @@ def run_block(
     plan = compile_block(scenario, params)
     draws: Draws = StochasticDraws(seed, block) if mode == "stochastic" else ExpectedDraws()
     breakpoints = [m.until_day for m in scenario.losses.service_multipliers]
-    return BlockRun(block=block, output=simulate_block(plan, draws, breakpoints), parameters=params)
+    output = simulate_block(plan, draws, breakpoints, threads=threads)
+    return BlockRun(block=block, output=output, parameters=params)

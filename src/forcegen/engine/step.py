@@ -23,7 +23,9 @@ implementation in ``tests/reference/`` follows independently):
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -148,13 +150,17 @@ def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
             target[r, start[r] : stop[r]] += part
 
 
-def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOutput:
+def simulate_block(
+    plan: Plan, draws: Draws, breakpoints: list[int], *, threads: int = 1
+) -> BlockOutput:
     """Simulate one block of replicates over the horizon.
 
     Args:
         plan: The compiled block (see :func:`forcegen.engine.compile.compile_block`).
         draws: Stochastic or expected draws.
         breakpoints: ``until_day`` of the scenario's service multipliers, increasing.
+        threads: Threads drawing the channels' returns and exits in parallel; the
+            results do not depend on it.
     """
     from forcegen.engine.kernels import stocks  # imports Numba: only when simulating
 
@@ -193,6 +199,7 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
         for day, amount in pl.widen:  # several widenings on one day add up
             widen[pl.index][day] = widen[pl.index].get(day, 0.0) + amount
 
+    executor = _executor(min(threads, C)) if threads > 1 and C > 1 else None
     for t in range(T):
         # 1. pools
         for pl in plan.pools:
@@ -203,21 +210,37 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             pool[:, pl.index] += add
             ever[:, pl.index] += add
 
+        # 2-3. returns and exits, both drawn from start-of-day numbers (so nobody
+        # wounded today returns today, and nobody returning today is exposed today).
+        # Each channel's draws touch only its own slots and streams, and nothing of
+        # the day before step 7 reads another channel's slots, so the channels can be
+        # drawn first, in parallel threads (the compiled kernel releases the GIL),
+        # with the same results as one after another.
+        def draw(c: int, t: int = t) -> tuple[Array, Array, Array]:
+            ch, ag = plan.channels[c], ages[c]
+            probs = _exit_probabilities(ch, ag, t, probs_seen[c])
+            return draws.exits_and_ageing(
+                ch.id,
+                svc[c],
+                rec[c],
+                ag.first_deployed,
+                ag.segment,
+                probs,
+                len(_SPLIT_CAUSES),
+                ch.recovery_rate,
+            )
+
+        drawn = list(executor.map(draw, range(C))) if executor else [draw(c) for c in range(C)]
+
         renewals: list[tuple[int, int, Array, Array]] = []
         for ch in plan.channels:
             c = ch.index
-            s, rc, ag = svc[c], rec[c], ages[c]
+            s, rc = svc[c], rec[c]
             o_out = out.outflow[:, t, c]
             o_tr = out.transition[:, t, c]
             name = ch.id
 
-            # 2-3. returns and exits, both drawn from start-of-day numbers (so nobody
-            # wounded today returns today, and nobody returning today is exposed today)
-            lo = ag.first_deployed  # slots below it hold trainees only
-            probs = _exit_probabilities(ch, ag, t, probs_seen[c])
-            back, wounded_back, causes = draws.exits_and_ageing(
-                name, s, rc, lo, ag.segment, probs, len(_SPLIT_CAUSES), ch.recovery_rate
-            )
+            back, wounded_back, causes = drawn[c]
             o_tr[:, 2] += back
             by_cause = causes[:, : len(_SPLIT_CAUSES)]
             for k, cause in enumerate(_SPLIT_CAUSES):
@@ -309,6 +332,12 @@ def simulate_block(plan: Plan, draws: Draws, breakpoints: list[int]) -> BlockOut
             out.cost[:, t, c] *= paid
         out.pool[:, t] = pool[:, :P]
     return out
+
+
+@cache
+def _executor(threads: int) -> ThreadPoolExecutor:
+    # One pool per thread count for the life of the process: blocks reuse it.
+    return ThreadPoolExecutor(threads, thread_name_prefix="forcegen-channels")
 
 
 def _exit_probabilities(
