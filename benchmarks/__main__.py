@@ -232,30 +232,45 @@ def _headcount_entry(
     print(f"  headcount {label} ×{factor}: {one:.2f} s vs {many:.2f} s", flush=True)
 
 
+# (label, worker processes, threads per process; 0 = Sim's default) of the workers section
+CONFIGS = (
+    ("one process, one thread", 1, 1),
+    ("one process, default threads", 1, 0),
+    ("two worker processes", 2, 0),
+)
+
+
 def workers(report: Report, scenario: str, runs: int, repeats: int) -> None:
-    """``Sim.run()`` in this process vs on a 2-worker local cluster."""
+    """``Sim.run()`` in this process (one thread, then the default threads for the
+    channels) vs on a 2-worker local cluster."""
     from forcegen.distributed import local_cluster
 
-    times: dict[int, list[float]] = {1: [], 2: []}
-    loads: list[float] = []
+    times: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
+    loads: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
     for r in range(repeats):
-        for n in (1, 2):
-            loads.append(os.getloadavg()[0])
-            rec = measure("sim", scenario, runs, n, r + 1)
-            times[n].append(rec["seconds"])
-            print(f"  {scenario} {runs} runs, workers={n}: {rec['seconds']:.1f} s", flush=True)
+        for label, n, threads in CONFIGS:
+            loads[label].append(os.getloadavg()[0])
+            rec = measure("sim", scenario, runs, n, r + 1, threads)
+            times[label].append(rec["seconds"])
+            print(f"  {scenario} {runs} runs, {label}: {rec['seconds']:.1f} s", flush=True)
     start = time.perf_counter()
     with local_cluster(2):
         started = time.perf_counter() - start
     entry = {
         "scenario": scenario,
         "runs": runs,
-        "one": statistics.median(times[1]),
-        "two": statistics.median(times[2]),
-        "all_one": times[1],
-        "all_two": times[2],
+        "configs": [
+            {
+                "label": label,
+                "workers": n,
+                "threads": threads,
+                "median": statistics.median(times[label]),
+                "all": times[label],
+                "loads": loads[label],
+            }
+            for label, n, threads in CONFIGS
+        ],
         "startup": started,
-        "loads": loads,
     }
     # One entry per ensemble size: a re-run of the same size replaces the old one.
     report.workers = [w for w in report.workers if w["runs"] != runs] + [entry]
@@ -535,30 +550,48 @@ def render(report: Report) -> str:
             "",
         ]
     if report.workers:
+        cores = report.facts.get("nproc", "?")
         out += [
-            "## Two Dask workers",
+            "## Threads and Dask workers",
             "",
-            "`Sim('russia-2022-covert', runs=N, seed=r).run()` in one process vs with "
-            "`workers=2` (a loopback `LocalCluster` of two single-threaded processes, "
-            "started and closed inside the timing; the block results, ~67 MB each, travel "
-            "back to the calling process and are assembled into one `Result`). Wall time, "
-            "fresh process per run, runs interleaved; medians.",
+            "`Sim('russia-2022-covert', runs=N, seed=r).run()` in one process with one "
+            "thread; in one process with the default threads (the channels' returns and "
+            f"exits drawn in parallel: as many threads as usable cores, here {cores}, at "
+            "most 4); and with `workers=2` (a loopback `LocalCluster` of two "
+            "single-threaded processes, started and closed inside the timing; the block "
+            "results, ~67 MB each, travel back to the calling process and are assembled "
+            "into one `Result`). Results are identical in all three. Wall time, fresh "
+            "process per run, runs interleaved; medians.",
             "",
-            "| replicates (blocks) | workers | wall s (median) | all runs | load before "
-            "each run | speed-up |",
-            "|---:|---:|---:|---|---|---:|",
+            "| replicates (blocks) | configuration | wall s (median) | all runs | load "
+            "before each run | speed-up |",
+            "|---:|---|---:|---|---|---:|",
         ]
         for w in sorted(report.workers, key=lambda w: w["runs"]):
-            loads = w.get("loads", [])
             blocks = -(-w["runs"] // 128)
+            configs = (
+                w.get("configs")
+                or [  # dumps from before the threads existed
+                    {
+                        "label": "one process",
+                        "median": w["one"],
+                        "all": w["all_one"],
+                        "loads": w.get("loads", [])[0::2],
+                    },
+                    {
+                        "label": "two worker processes",
+                        "median": w["two"],
+                        "all": w["all_two"],
+                        "loads": w.get("loads", [])[1::2],
+                    },
+                ]
+            )
+            base = configs[0]["median"]
             out += [
-                f"| {w['runs']:,} ({blocks}) | 1 | {w['one']:.1f} | "
-                f"{', '.join(f'{x:.1f}' for x in w['all_one'])} | "
-                f"{', '.join(f'{x:.1f}' for x in loads[0::2])} | 1 |",
-                f"| {w['runs']:,} ({blocks}) | 2 | {w['two']:.1f} | "
-                f"{', '.join(f'{x:.1f}' for x in w['all_two'])} | "
-                f"{', '.join(f'{x:.1f}' for x in loads[1::2])} | "
-                f"{w['one'] / w['two']:.2f}× |",
+                f"| {w['runs']:,} ({blocks}) | {c['label']} | {c['median']:.1f} | "
+                f"{', '.join(f'{x:.1f}' for x in c['all'])} | "
+                f"{', '.join(f'{x:.1f}' for x in c['loads'])} | {base / c['median']:.2f}× |"
+                for c in configs
             ]
         startup = statistics.median(w["startup"] for w in report.workers)
         out += [
@@ -566,8 +599,10 @@ def render(report: Report) -> str:
             f"Starting and closing a 2-worker cluster alone takes {startup:.1f} s, and each "
             "worker imports forcegen and loads the Numba kernel on its first task; with "
             "few blocks per worker these fixed costs weigh on the speed-up, which grows "
-            "toward 2× with the ensemble (blocks are independent). The load average shows "
-            "other jobs on the machine.",
+            "toward 2× with the ensemble (blocks are independent). Threads speed up only "
+            "the compiled kernel (the NumPy rest of the day holds the GIL), and only as "
+            "far as the channels' kernels balance over the threads. The load average "
+            "shows other jobs on the machine.",
             "",
         ]
     if report.memory:

@@ -118,10 +118,16 @@ def _peer(tool: str, force: int, replicates: int, seed: int, horizon: int) -> di
     )
 
 
-def _sim(scenario: str, runs: int, workers: int, seed: int) -> dict[str, Any]:
+def _sim(scenario: str, runs: int, workers: int, seed: int, threads: int) -> dict[str, Any]:
     from forcegen.sim import Sim
 
-    sim = Sim(scenario, runs=runs, seed=seed, workers=workers if workers > 1 else None)
+    sim = Sim(
+        scenario,
+        runs=runs,
+        seed=seed,
+        workers=workers if workers > 1 else None,
+        threads=threads if threads > 0 else None,  # 0: Sim's default
+    )
     base = rss_mb()
     reset_peak()
     start, cpu = time.perf_counter(), time.process_time()
@@ -193,8 +199,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         tool, force, reps, seed, *rest = args
         return _peer(tool, int(force), int(reps), int(seed), int(rest[0]) if rest else 180)
     if kind == "sim":
-        scenario, runs, workers, seed = args
-        return _sim(scenario, int(runs), int(workers), int(seed))
+        scenario, runs, workers, seed, *rest = args
+        return _sim(scenario, int(runs), int(workers), int(seed), int(rest[0]) if rest else 0)
     if kind == "stream":
         force, runs, horizon, workers = args
         return _stream(int(force), int(runs), int(horizon), int(workers))
