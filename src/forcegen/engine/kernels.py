@@ -293,11 +293,12 @@ def exits_python(
                         skip_other = gen_exit.standard_exponential() * scale_other[g]
                     skip_other -= stay
                     out += kept
-            rest[g] += out - kept
-            kept_sum += kept
-            returned += back
-            svc[r, a] += back - out
-            rec[r, a] += kept - back
+            if back > 0 or out > 0:  # usually nobody moves in a sparse slot
+                rest[g] += out - kept
+                kept_sum += kept
+                returned += back
+                svc[r, a] += back - out
+                rec[r, a] += kept - back
 
         if any_dense:
             # The dense slots: normal deviates first, then the approximate counts in
