@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from typing import Any
 
 import numpy as np
@@ -120,6 +121,31 @@ def test_threads_do_not_change_results(mode: str) -> None:
             np.testing.assert_array_equal(
                 getattr(one.output, name), getattr(other.output, name), f"{name}, {threads}"
             )
+
+
+def _end_strength_in_child(scn: Scenario, queue: Any) -> None:
+    out = run_block(scn, seed=6, block=0, threads=2).output
+    queue.put(out.strength[:, -1].sum(axis=(1, 2)))
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
+def test_threads_work_in_a_forked_child() -> None:
+    """A process forked after a threaded run inherits the thread pool object but not
+    its threads; the engine must start a pool of its own there instead of waiting on
+    the inherited one forever."""
+    scn = crn_scenario(horizon=30)
+    here = run_block(scn, seed=6, block=0, threads=2).output.strength[:, -1].sum(axis=(1, 2))
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_end_strength_in_child, args=(scn, queue))
+    child.start()
+    try:
+        there = queue.get(timeout=120)
+    finally:
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+    np.testing.assert_array_equal(here, there)
 
 
 def test_sim_threads_default_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ implementation in ``tests/reference/`` follows independently):
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -334,10 +335,16 @@ def simulate_block(
     return out
 
 
-@cache
 def _executor(threads: int) -> ThreadPoolExecutor:
-    # One pool per thread count for the life of the process: blocks reuse it.
-    return ThreadPoolExecutor(threads, thread_name_prefix="forcegen-channels")
+    """A pool of ``threads`` threads that the blocks of this process reuse."""
+    # Keyed by process too: a child forked after a threaded run inherits the pool but
+    # not its threads, and work submitted there would wait forever.
+    return _pool(threads, os.getpid())
+
+
+@cache
+def _pool(threads: int, pid: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix=f"forcegen-channels-{pid}")
 
 
 def _exit_probabilities(
