@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ForcegenError",
+    "OutputError",
     "Problem",
     "ScenarioError",
     "StoreError",
@@ -64,6 +65,11 @@ class ScenarioError(ForcegenError):
 
 class StoreError(ForcegenError):
     """The results store cannot be opened, read or written as asked."""
+
+
+class OutputError(ForcegenError):
+    """An output file or folder cannot be written as asked: it would replace something
+    forcegen did not write, or the operating system refused (full disk, permissions)."""
 
 
 class UsageError(ForcegenError):
