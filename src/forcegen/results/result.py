@@ -9,7 +9,7 @@ Series and their dimensions are listed in :data:`SERIES` (and in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from forcegen.engine.step import COST_KINDS, INFLOW_KINDS, TRANSITION_KINDS, BlockOutput
+from forcegen.errors import UsageError
 from forcegen.scenario.model import EXIT_CAUSES, STATES, Scenario
 
 if TYPE_CHECKING:
@@ -25,7 +26,19 @@ if TYPE_CHECKING:
 
     from forcegen.results.summary import Summary
 
-__all__ = ["SERIES", "Result", "SeriesSpec"]
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "SERIES",
+    "TIDY_COLUMNS",
+    "Result",
+    "Selection",
+    "SeriesSpec",
+    "TidyBlock",
+    "check_date",
+    "check_names",
+    "check_rows",
+    "tidy_frame",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -74,6 +87,198 @@ SERIES: dict[str, SeriesSpec] = {
 }
 
 
+DEFAULT_MAX_ROWS = 20_000_000
+"""Most rows :meth:`Result.to_pandas` (and exports of replicates) make unless told
+otherwise. A tidy row has 9 columns: ``run`` (int64), ``date`` (datetime64), six
+Categorical label columns of one-byte codes and ``value`` (float64 when series are
+mixed): 30.0 bytes per row measured for the built-in scenario, with a peak of 32.8
+bytes per row while building (the frame plus one series' selected values). The bound
+is therefore about 0.6 GB of frame: comfortable on a laptop, while the whole
+1,000-replicate, three-year ensemble of the built-in scenario (135.8 million rows,
+about 4 GB) is refused with a message naming the filters to use."""
+
+_PANDAS_FILTERS = "series=, runs=, channels=, start=/end=, or pass max_rows=None to lift the bound"
+
+# Every label a tidy column can hold, in a fixed order: the categories of the label
+# columns, so that frames of different selections have the same dtypes.
+_KINDS = tuple(dict.fromkeys((*INFLOW_KINDS, *TRANSITION_KINDS, *COST_KINDS)))
+_CATEGORY_LABELS = {"state": STATES, "cause": EXIT_CAUSES, "kind": _KINDS}
+TIDY_COLUMNS = ("run", "date", "series", "channel", "pool", "state", "cause", "kind", "value")
+"""Columns of the tidy rows of :meth:`Result.to_pandas`, in order."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What :meth:`Result.to_pandas` filters select, as indices (see
+    :meth:`Result.selection`).
+
+    Attributes:
+        series: Series names, in the order asked.
+        runs: Replicate indices.
+        days: Day indices (0 is the start date), a contiguous range.
+        entities: Series → indices of its selected channels (or pools); may be empty.
+        categories: Series → length of its category dimension (1 when it has none).
+    """
+
+    series: tuple[str, ...]
+    runs: NDArray[np.int64]
+    days: slice
+    entities: dict[str, list[int]]
+    categories: dict[str, int]
+
+    @property
+    def n_days(self) -> int:
+        """Number of selected days."""
+        return int(self.days.stop - self.days.start)
+
+    def rows_of(self, name: str, periods: int | None = None) -> int:
+        """Tidy rows of one series: replicates × days (or ``periods``) × entities ×
+        categories."""
+        days = self.n_days if periods is None else periods
+        return len(self.runs) * days * len(self.entities[name]) * self.categories[name]
+
+    @property
+    def rows(self) -> int:
+        """Tidy rows the selection makes (daily)."""
+        return sum(self.rows_of(name) for name in self.series)
+
+
+@dataclass(frozen=True)
+class TidyBlock:
+    """One series' values to turn into tidy rows.
+
+    Attributes:
+        name: Series name.
+        values: Array ``(run, date, entity[, category])`` in the series' unit.
+        runs: Replicate index of each row of ``values``.
+        dates: Date label of each column of ``values``.
+        entities: Channel (or pool) id along the third axis.
+    """
+
+    name: str
+    values: NDArray[Any]
+    runs: NDArray[np.int64]
+    dates: pd.DatetimeIndex
+    entities: Sequence[str]
+
+
+def check_rows(rows: int, max_rows: int | None, what: str, filters: str) -> None:
+    """Refuse with :class:`UsageError` when ``rows`` exceeds ``max_rows`` (None: no
+    bound); the message gives the count, its memory and the ``filters`` to use."""
+    if max_rows is not None and rows > max_rows:
+        gigabytes = rows * _BYTES_PER_ROW / 1e9
+        raise UsageError(
+            f"{what} would make {rows:,} rows (about {gigabytes:,.1f} GB), more than the "
+            f"{max_rows:,} allowed; select fewer with {filters}"
+        )
+
+
+_BYTES_PER_ROW = 30
+
+
+def tidy_frame(
+    blocks: Iterable[TidyBlock],
+    rows: int,
+    channels: Sequence[str],
+    pools: Sequence[str],
+    dtype: np.dtype[Any] | type[Any] = np.float64,
+) -> pd.DataFrame:
+    """Tidy rows (:data:`TIDY_COLUMNS`) of ``blocks``, which must hold ``rows`` values in
+    all, with values of ``dtype``; row order is block, run, date, entity, category.
+
+    Every column is allocated once at its final size and filled block by block through
+    broadcasting, so building costs the frame itself plus one block (no index grids,
+    no concatenation).
+    """
+    cats: dict[str, list[str]] = {
+        "series": list(SERIES),
+        "channel": list(channels),
+        "pool": list(pools),
+        **{k: list(v) for k, v in _CATEGORY_LABELS.items()},
+    }
+    run = np.empty(rows, dtype=np.int64)
+    date: NDArray[Any] | None = None
+    codes = {col: np.full(rows, -1, dtype=_code_dtype(len(c))) for col, c in cats.items()}
+    values = np.empty(rows, dtype=dtype)
+    at = 0
+    for block in blocks:
+        spec = SERIES[block.name]
+        arr = block.values
+        nr, nd, ne = arr.shape[:3]
+        nc = arr.shape[3] if arr.ndim == 4 else 1
+        n = arr.size
+        if at + n > rows:
+            raise ValueError(f"blocks hold more than the {rows} values announced")
+        part = slice(at, at + n)
+        dates = block.dates.to_numpy()
+        if date is None:
+            date = np.empty(rows, dtype=dates.dtype)
+        run[part].reshape(nr, nd * ne * nc)[:] = block.runs[:, None]
+        date[part].reshape(nr, nd, ne * nc)[:] = dates[None, :, None]
+        codes["series"][part] = cats["series"].index(block.name)
+        ent_codes = np.array([cats[spec.entity].index(e) for e in block.entities])
+        codes[spec.entity][part].reshape(nr * nd, ne, nc)[:] = ent_codes[None, :, None]
+        if spec.category is not None:
+            col = spec.category
+            cat_codes = np.array([cats[col].index(c) for c in spec.labels])
+            codes[col][part].reshape(nr * nd * ne, nc)[:] = cat_codes[None, :]
+        values[part] = arr.reshape(-1)
+        at += n
+    if at != rows:
+        raise ValueError(f"blocks hold {at} values, expected {rows}")
+    frame: dict[str, Any] = {
+        "run": run,
+        "date": date if date is not None else np.empty(0, dtype="datetime64[s]"),
+    }
+    for col, labels in cats.items():
+        frame[col] = pd.Categorical.from_codes(codes[col], pd.Index(labels), validate=False)
+    frame["value"] = values
+    return pd.DataFrame(frame, columns=list(TIDY_COLUMNS), copy=False)
+
+
+def _code_dtype(n: int) -> type[np.signedinteger[Any]]:
+    # The code width pandas itself picks for n categories, so from_codes keeps ours.
+    if n < np.iinfo(np.int8).max:
+        return np.int8
+    if n < np.iinfo(np.int16).max:
+        return np.int16
+    return np.int32
+
+
+def check_names(chosen: Iterable[str] | str, labels: Sequence[str], what: str) -> list[str]:
+    """``chosen`` (one name or several) as a list, or :class:`UsageError` naming the
+    unknown ones and the valid ``labels``."""
+    names = [chosen] if isinstance(chosen, str) else list(chosen)
+    missing = [n for n in names if n not in labels]
+    if missing:
+        raise UsageError(
+            f"unknown {what} {', '.join(map(repr, missing))}; expected one of {', '.join(labels)}"
+        )
+    return names
+
+
+def check_date(
+    value: dt.date | str | None, first: dt.date, last: dt.date, what: str
+) -> dt.date | None:
+    """``value`` (a date, datetime or ISO string) as a date within ``first`` … ``last``
+    (inclusive), None for None; :class:`UsageError` otherwise, saying why. ``what``
+    names the value in the message (``start``, ``--from``)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise UsageError(f"{what} date {value!r} is not a date like 2022-08-31") from None
+    if not first <= day <= last:
+        raise UsageError(f"{what} date {day} is outside the run, which covers {first} to {last}")
+    return day
+
+
 @dataclass
 class Result:
     """Daily series of a simulated ensemble, with everything needed to reproduce it.
@@ -89,6 +294,8 @@ class Result:
         parameters: Parameter name → values per replicate ``(run,)`` or ``(run, steps)``,
             for every uncertain parameter.
         elapsed_seconds: Wall time of the simulation.
+        first_run: Index in the ensemble of this result's first replicate: 0, except
+            for the view of one block that reducers see (see ``results.reduce``).
     """
 
     scenario: Scenario
@@ -100,6 +307,7 @@ class Result:
     data: dict[str, NDArray[Any]]
     parameters: dict[str, FloatArray] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
+    first_run: int = 0
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -217,42 +425,96 @@ class Result:
         return xr.Dataset(variables, coords=coords, attrs=attrs)
 
     def to_pandas(
-        self, series: Iterable[str] | None = None, runs: Iterable[int] | None = None
+        self,
+        series: Iterable[str] | str | None = None,
+        runs: Iterable[int] | None = None,
+        *,
+        channels: Iterable[str] | str | None = None,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        max_rows: int | None = DEFAULT_MAX_ROWS,
     ) -> pd.DataFrame:
         """Tidy rows ``run, date, series, channel, pool, state, cause, kind, value``.
 
         Only the column that applies to a series is filled (``state`` for strength,
         ``cause`` for outflow, ``kind`` for inflow/transition/cost/unpaid, ``pool`` for
-        pool). Large ensembles make many rows: select ``series`` and ``runs``.
-        """
-        names = list(series) if series is not None else list(SERIES)
-        run_idx = np.arange(self.runs) if runs is None else np.asarray(list(runs))
-        frames = [self._tidy(name, run_idx) for name in names]
-        return pd.concat(frames, ignore_index=True)
+        pool); the others are missing. Label columns are pandas Categoricals whose
+        categories are every label of the run (so frames of several calls concatenate
+        without turning into strings; group with ``observed=True``). Values are in the
+        unit of each series (:data:`SERIES`: people, people per day, currency per day).
 
-    def _tidy(self, name: str, run_idx: NDArray[np.int64]) -> pd.DataFrame:
-        spec = SERIES[name]
-        arr = self.data[name][run_idx]
-        entities, cats = self.labels(name)
-        shape = arr.shape
-        n = arr.size
-        grids = np.unravel_index(np.arange(n), shape)
-        frame: dict[str, Any] = {
-            "run": run_idx[grids[0]],
-            "date": self.dates[grids[1]],
-            "series": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), pd.Index([name])),
-        }
-        ent = pd.Categorical.from_codes(grids[2], pd.Index(entities))
-        empty = pd.Categorical.from_codes(np.full(n, -1), pd.Index([""]))
-        frame["channel"] = ent if spec.entity == "channel" else empty
-        frame["pool"] = ent if spec.entity == "pool" else empty
-        for col in ("state", "cause", "kind"):
-            if spec.category == col:
-                frame[col] = pd.Categorical.from_codes(grids[3], pd.Index(cats))
-            else:
-                frame[col] = empty
-        frame["value"] = arr.reshape(-1)
-        return pd.DataFrame(frame)
+        Args:
+            series: Series names (all of :data:`SERIES` when None).
+            runs: Replicate indices, ``0 … runs − 1`` (all when None).
+            channels: Channel or pool ids (all when None); a series keeps the ids it has,
+                so ``channels="contract"`` gives no ``pool`` rows.
+            start: First date kept (inclusive), a :class:`datetime.date` or ISO string.
+            end: Last date kept (inclusive).
+            max_rows: Refuse (:class:`~forcegen.errors.UsageError`) to make more rows
+                than this, before allocating anything; None lifts the bound. See
+                :data:`DEFAULT_MAX_ROWS`.
+        """
+        sel = self.selection(series, runs, channels=channels, start=start, end=end)
+        check_rows(sel.rows, max_rows, "to_pandas", _PANDAS_FILTERS)
+        # The dtype pd.concat of the series' frames would give (int32 counts stay int32).
+        kept = [n for n in sel.series if sel.entities[n]]
+        dtype = np.result_type(*[self.data[n].dtype for n in kept]) if kept else np.float64
+        return tidy_frame(self._blocks(sel), sel.rows, self.channels, self.pools, dtype)
+
+    def selection(
+        self,
+        series: Iterable[str] | str | None = None,
+        runs: Iterable[int] | None = None,
+        *,
+        channels: Iterable[str] | str | None = None,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+    ) -> Selection:
+        """Check filters as :meth:`to_pandas` takes them and return the indices they
+        select (nothing is copied). Bad names, replicates or dates raise
+        :class:`~forcegen.errors.UsageError` with the valid choices."""
+        names = list(SERIES) if series is None else check_names(series, list(SERIES), "series")
+        if runs is None:
+            run_idx = np.arange(self.runs, dtype=np.int64)
+        else:
+            run_idx = np.asarray(list(runs), dtype=np.int64).reshape(-1)
+            bad = run_idx[(run_idx < 0) | (run_idx >= self.runs)]
+            if bad.size:
+                raise UsageError(
+                    f"no replicate {int(bad[0])}: this result has replicates 0 to {self.runs - 1}"
+                )
+        known = [*self.channels, *self.pools]
+        ids = None if channels is None else set(check_names(channels, known, "channel or pool"))
+        entities = {}
+        for name in names:
+            labels = self.labels(name)[0]
+            entities[name] = [i for i, e in enumerate(labels) if ids is None or e in ids]
+        first = self.scenario.start_date
+        lo = check_date(start, first, self.end_date, "start")
+        hi = check_date(end, first, self.end_date, "end")
+        lo_day = 0 if lo is None else (lo - first).days
+        hi_day = self.scenario.horizon_days - 1 if hi is None else (hi - first).days
+        if lo_day > hi_day:
+            raise UsageError(f"the start date {lo} is after the end date {hi}")
+        return Selection(
+            series=tuple(names),
+            runs=run_idx,
+            days=slice(lo_day, hi_day + 1),
+            entities=entities,
+            categories={n: len(SERIES[n].labels) or 1 for n in names},
+        )
+
+    def _blocks(self, sel: Selection) -> Iterator[TidyBlock]:
+        # One series at a time: the copy of its selected values lives only while its
+        # rows are filled in.
+        dates = self.dates[sel.days]
+        for name in sel.series:
+            ent = sel.entities[name]
+            if not ent:
+                continue
+            values = self.data[name][sel.runs][:, sel.days][:, :, ent]
+            labels = [self.labels(name)[0][i] for i in ent]
+            yield TidyBlock(name, values, sel.runs, dates, labels)
 
     def summary(self, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
         """Headline numbers: see :class:`forcegen.results.summary.Summary`."""
