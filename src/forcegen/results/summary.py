@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from forcegen.scenario.model import EXIT_CAUSES
@@ -14,7 +16,23 @@ from forcegen.scenario.model import EXIT_CAUSES
 if TYPE_CHECKING:
     from forcegen.results.result import Result
 
-__all__ = ["Band", "Summary", "summarise"]
+__all__ = ["ALL", "SUMMARY_COLUMNS", "Band", "Summary", "summarise"]
+
+ALL = "*"
+"""Label of a channel or cause column meaning "summed over all of them"."""
+
+SUMMARY_COLUMNS = (
+    "quantity",
+    "channel",
+    "cause",
+    "median",
+    "low",
+    "high",
+    "unit",
+    "q_low",
+    "q_high",
+)
+"""Columns of :meth:`Summary.to_frame`, in order."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +131,50 @@ class Summary:
             ),
         ]
         return rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """The headline numbers as tidy rows (:data:`SUMMARY_COLUMNS`).
+
+        ``quantity`` is one of ``deployed_start`` (deployed strength at the end of the
+        first day), ``deployed_end`` (at the horizon), ``in_service_end`` (training +
+        deployed + recovering at the horizon), ``recruits`` (cumulative over the
+        horizon), ``exits`` (cumulative over the horizon, one row per cause),
+        ``cost_paid`` and ``cost_unpaid`` (totals over the horizon). ``channel`` is a
+        channel id or :data:`ALL` (``"*"``: summed over all channels); ``cause`` is an
+        exit cause for ``exits`` and missing otherwise. ``median``, ``low`` and
+        ``high`` are the median and the ``q_low``/``q_high`` quantiles across
+        replicates, in ``unit``: ``people``, or the scenario's currency for costs.
+        Every exit cause is listed, zeros included (:meth:`rows` hides them).
+        """
+        rows: list[tuple[str, str, str | None, Band, str]] = [
+            ("deployed_start", ALL, None, self.strength_start, "people"),
+            ("deployed_end", ALL, None, self.strength_end, "people"),
+            ("in_service_end", ALL, None, self.in_service_end, "people"),
+        ]
+        rows += [
+            ("deployed_end", ch, None, b, "people")
+            for ch, b in self.strength_end_by_channel.items()
+        ]
+        rows += [("recruits", ch, None, b, "people") for ch, b in self.recruits_by_channel.items()]
+        rows += [("exits", ALL, cause, b, "people") for cause, b in self.losses_by_cause.items()]
+        rows += [
+            ("cost_paid", ALL, None, self.cost_paid, self.currency),
+            ("cost_unpaid", ALL, None, self.cost_unpaid, self.currency),
+        ]
+        return pd.DataFrame(
+            [
+                (quantity, channel, cause, b.median, b.low, b.high, unit, *self.q)
+                for quantity, channel, cause, b, unit in rows
+            ],
+            columns=list(SUMMARY_COLUMNS),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready values (bands as ``{"median", "low", "high"}``;
+        people, and the scenario's currency for ``cost_paid``/``cost_unpaid``)."""
+        out = dataclasses.asdict(self)
+        out["q"] = list(self.q)
+        return out
 
     def to_html(self) -> str:
         """A small HTML table (notebooks)."""
