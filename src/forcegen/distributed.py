@@ -105,7 +105,7 @@ def run_reduced(
         sim: The simulation (its ``result`` is left untouched).
         reducers: One :class:`~forcegen.results.reduce.Reducer` or a sequence of them;
             returned, filled.
-        progress: Called with blocks done and total.
+        progress: Called with replicates done and total (see :data:`forcegen.sim.Progress`).
         chunk: Blocks per Dask task (no effect on results).
         client: An existing ``distributed.Client`` to use (left open).
 
@@ -122,14 +122,18 @@ def run_reduced(
     for r in many:
         r.begin(info)
     total = sim.blocks
+    by_block = sim.block_progress(progress)
     if client is None and (sim.workers or 1) <= 1 and not sim.scheduler:
-        local = ([(b, _extract(info, templates, sim.run_one_block(b)))] for b in range(total))
-        _fold(many, local, total, progress)
+        local = (
+            [(b, _extract(info, templates, sim.run_one_block(b, sim.day_progress(b, progress))))]
+            for b in range(total)
+        )
+        _fold(many, local, total, by_block)
         return reducers
     shipped = _shippable(sim)
     with _client_for(sim, client) as cl:
         chunks = _gather(cl, _reduce_chunk, shipped, (info, templates), total, chunk)
-        _fold(many, chunks, total, progress)
+        _fold(many, chunks, total, by_block)
     return reducers
 
 

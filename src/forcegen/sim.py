@@ -15,6 +15,7 @@ from forcegen.engine.simulate import BlockRun, Mode, run_block
 from forcegen.engine.streams import BLOCK_SIZE, blocks_for
 from forcegen.errors import UsageError
 from forcegen.results.result import Result
+from forcegen.results.summary import Summary
 from forcegen.scenario.load import load_scenario, scenario_hash
 from forcegen.scenario.model import Scenario
 
@@ -25,7 +26,9 @@ THREADS_ENV = "FORCEGEN_THREADS"
 
 FloatArray = NDArray[np.float64]
 Progress = Callable[[int, int], None]
-"""Called as ``progress(blocks_done, blocks_total)`` after each block."""
+"""Called as ``progress(replicates_done, replicates_total)``: after each block, and in
+this process also as each block's days are simulated (its replicates advance together,
+so a block half-way through its horizon counts as half its replicates)."""
 
 
 def load(source: str | Path) -> Scenario:
@@ -99,8 +102,13 @@ class Sim:
         """Number of replicate blocks simulated (the last one may be partly discarded)."""
         return blocks_for(self.runs)
 
-    def run_one_block(self, block: int) -> BlockRun:
-        """Simulate one block (what a worker does)."""
+    def rows(self, block: int) -> int:
+        """Replicates of ``block`` that belong to the ensemble."""
+        return max(0, min(BLOCK_SIZE, self.runs - block * BLOCK_SIZE))
+
+    def run_one_block(self, block: int, on_day: Callable[[int], None] | None = None) -> BlockRun:
+        """Simulate one block (what a worker does); ``on_day`` is called with the days
+        simulated so far."""
         return run_block(
             self.scenario,
             seed=self.seed,
@@ -109,9 +117,29 @@ class Sim:
             sample_parameters=self.sample_parameters,
             given=self.given or None,
             given_quantiles=self.given_quantiles or None,
-            rows=min(BLOCK_SIZE, self.runs - block * BLOCK_SIZE),
+            rows=self.rows(block),
             threads=self._threads(),
+            on_day=on_day,
         )
+
+    def day_progress(self, block: int, progress: Progress | None) -> Callable[[int], None] | None:
+        """An ``on_day`` callback reporting replicate progress while ``block`` runs in
+        this process, after the blocks before it."""
+        if progress is None:
+            return None
+        base, rows, days = (
+            min(block * BLOCK_SIZE, self.runs),
+            self.rows(block),
+            self.scenario.horizon_days,
+        )
+        return lambda t: progress(base + rows * t // max(days, 1), self.runs)
+
+    def block_progress(self, progress: Progress | None) -> Callable[[int, int], None] | None:
+        """A ``(blocks_done, blocks_total)`` callback reporting replicates to ``progress``
+        (for blocks run elsewhere, which finish in any order)."""
+        if progress is None:
+            return None
+        return lambda done, _total: progress(min(done * BLOCK_SIZE, self.runs), self.runs)
 
     def _threads(self) -> int:
         """Threads for a block: as given (argument or ``FORCEGEN_THREADS``), else 1 on
@@ -129,16 +157,59 @@ class Sim:
         if (self.workers or 1) > 1 or self.scheduler:
             from forcegen.distributed import run_blocks_distributed
 
-            blocks = run_blocks_distributed(self, progress=progress)
+            blocks = run_blocks_distributed(self, progress=self.block_progress(progress))
         else:
-            blocks = []
-            for b in range(self.blocks):
-                blocks.append(self.run_one_block(b))
-                if progress is not None:
-                    progress(b + 1, self.blocks)
+            blocks = [
+                self.run_one_block(b, on_day=self.day_progress(b, progress))
+                for b in range(self.blocks)
+            ]
         blocks.sort(key=lambda br: br.block)
         self.result = assemble(self, blocks, time.perf_counter() - start)
         return self.result
+
+
+def run_to_folder(
+    sim: Sim,
+    folder: Path,
+    *,
+    scenario_text: str | None = None,
+    progress: Progress | None = None,
+    saving: Progress | None = None,
+) -> Summary:
+    """Simulate ``sim`` into an empty result folder (see :mod:`forcegen.results.folder`),
+    writing each block as it finishes, and return the summary.
+
+    Memory stays at a few blocks whatever ``sim.runs``: no :class:`Result` is built.
+    The folder is complete (``run.json`` written last) when this returns; on failure it
+    is left partial, for the caller (a store's staging folder, an atomic output folder)
+    to discard.
+
+    Args:
+        sim: The simulation.
+        folder: An empty folder.
+        scenario_text: The YAML the scenario was read from, kept in ``run.json``.
+        progress: Replicates simulated (see :data:`Progress`).
+        saving: Steps done and total while the quantiles are computed after the run.
+    """
+    from forcegen.distributed import run_info, run_reduced
+    from forcegen.results.folder import BlockWriter, finish_folder
+    from forcegen.results.reduce import ParameterValues, SummaryTotals
+
+    totals, parameters, writer = SummaryTotals(), ParameterValues(), BlockWriter(folder)
+    start = time.perf_counter()
+    run_reduced(sim, [totals, parameters, writer], progress)
+    elapsed = time.perf_counter() - start
+    finish_folder(
+        folder,
+        run_info(sim),
+        totals=totals.values,
+        parameters=parameters.values,
+        dtypes=writer.dtypes,
+        elapsed_seconds=elapsed,
+        scenario_text=scenario_text,
+        progress=saving,
+    )
+    return totals.summary()
 
 
 def assemble(sim: Sim, blocks: list[BlockRun], elapsed: float) -> Result:

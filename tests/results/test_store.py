@@ -1,15 +1,18 @@
-"""The results store: round trip, quantiles in DuckDB, list/info/delete, exports and
-schema checks. Atomicity and concurrency are in ``test_store_atomic.py``."""
+"""The results store: round trip, stored quantiles and summary, list, info, delete,
+leftovers, migration from layout 1 and schema checks. Atomicity and concurrency are
+in ``test_store_atomic.py``."""
 
 from __future__ import annotations
 
-import importlib.util
+import gzip
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 from store_support import TINY_YAML, assert_same_result, tiny_result
 
@@ -19,6 +22,10 @@ from forcegen.errors import StoreError, UsageError
 from forcegen.results.result import SERIES
 from forcegen.results.store import SCHEMA_VERSION, Store
 from forcegen.scenario.load import scenario_hash
+
+V1_STORE = Path(__file__).resolve().parents[1] / "data" / "store-v1-forcegen-0.3.duckdb.gz"
+"""A store written by forcegen 0.3.0 (layout 1), gzipped, holding tiny_result(seed=3), label "a",
+and tiny_result(seed=4), label "b"."""
 
 
 @pytest.fixture
@@ -67,23 +74,63 @@ def test_large_seed_is_kept_exactly(store: Store) -> None:
     assert store.list()["seed"].tolist() == [2**100 + 7]
 
 
-def test_tables_are_tidy_and_queryable_with_sql(store: Store) -> None:
+def test_replicates_are_dense_parquet_queryable_with_sql(store: Store) -> None:
     result = tiny_result()
     run_id = store.save(result)
-    with duckdb.connect(str(store.path), read_only=True) as con:
+    files = f"{store.runs_dir / run_id}/replicates/*.parquet"
+    with duckdb.connect() as con:
         deployed = con.execute(
-            "SELECT replicate, date, value FROM strength WHERE run_id = ? AND "
-            "channel = 'contract' AND state = 'deployed' ORDER BY replicate, date",
-            [run_id],
+            f'SELECT replicate, date, "strength/contract/deployed" AS v '
+            f"FROM read_parquet('{files}') ORDER BY replicate, date"
         ).fetchnumpy()
-        n_series = con.execute("SELECT count(*) FROM series WHERE run_id = ?", [run_id]).fetchall()[
-            0
-        ][0]
+    with duckdb.connect(str(store.path), read_only=True) as con:
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     want = result.data["strength"][:, :, 0, 1]
-    np.testing.assert_array_equal(deployed["value"].reshape(want.shape), want)
-    assert n_series == sum(a.size for a in result.data.values())
+    np.testing.assert_array_equal(deployed["v"].reshape(want.shape), want)
+    np.testing.assert_array_equal(deployed["replicate"].reshape(want.shape)[:, 0], np.arange(12))
     assert version == [(str(SCHEMA_VERSION),)]
+    assert tables == {"meta", "runs"}  # the arrays are not in the DuckDB file
+
+
+def test_stored_quantiles_equal_the_results_own(store: Store) -> None:
+    result = tiny_result()
+    run_id = store.save(result)
+    table = store.stored_quantiles(run_id)
+    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
+    checked = 0
+    for (series, entity, category, cumulative), rows in table.groupby(
+        ["series", "entity", "category", "cumulative"]
+    ):
+        want = result.quantiles(
+            series,
+            levels,
+            channels=None if entity == "*" else entity,
+            categories=None if category == "*" else category,
+            cumulative=cumulative,
+        )
+        got = rows[[f"q{q:g}" for q in levels]].to_numpy()
+        np.testing.assert_array_equal(got, want.to_numpy())
+        mean = result.total(
+            series,
+            channels=None if entity == "*" else entity,
+            categories=None if category == "*" else category,
+        )
+        if cumulative:
+            mean = np.cumsum(mean, axis=1)
+        np.testing.assert_allclose(rows["mean"].to_numpy(), mean.mean(axis=0), rtol=1e-12)
+        checked += 1
+    # every series, totals by channel and by category, strength cell by cell, flows
+    # also cumulative: 2 channels, 1 pool
+    assert checked > 60
+    assert set(table["series"]) == set(SERIES)
+
+
+def test_summary_of_a_stored_run_equals_the_results(store: Store) -> None:
+    result = tiny_result()
+    run_id = store.save(result)
+    assert store.summary(run_id) == result.summary()
+    assert store.summary(run_id, (0.1, 0.9)) == result.summary((0.1, 0.9))
 
 
 # ----------------------------------------------------------------------------- quantiles
@@ -161,9 +208,9 @@ def test_list_info_delete(store: Store, monkeypatch: pytest.MonkeyPatch) -> None
     assert store.delete(b) == b
     assert store.run_ids() == [a, c]
     with duckdb.connect(str(store.path), read_only=True) as con:
-        for table in ("parameters", "runs", *SERIES):
-            left = con.execute(f'SELECT count(*) FROM "{table}" WHERE run_id = ?', [b])
-            assert left.fetchall() == [(0,)], table
+        left = con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [b])
+        assert left.fetchall() == [(0,)]
+    assert not (store.runs_dir / b).exists()
     assert_same_result(store.load(a), tiny_result(seed=3))
     with pytest.raises(StoreError, match="no run"):
         store.delete(b)
@@ -177,61 +224,60 @@ def test_reading_a_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     assert not store.path.exists()
 
 
-# ------------------------------------------------------------------------------- export
-def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Comparable tidy rows: labels as plain strings ('' when empty), values as float."""
-    out = frame.copy()
-    out["date"] = pd.to_datetime(out["date"]).astype("datetime64[s]")
-    for col in ("series", "channel", "pool", "state", "cause", "kind"):
-        out[col] = out[col].astype(object).where(out[col].notna(), "").astype(str)
-    out["run"] = out["run"].astype(np.int64)
-    out["value"] = out["value"].astype(np.float64)
-    return out.reset_index(drop=True)
-
-
-def test_export_parquet_and_csv_match_to_pandas(store: Store, tmp_path: Path) -> None:
-    result = tiny_result(runs=4)
-    run_id = store.save(result)
-    want = _tidy(result.to_pandas())
-
-    parquet = store.export(run_id, tmp_path / "out" / "run.parquet")
-    table = pq.read_table(parquet)
-    assert table.schema.metadata is not None
-    assert b'"seed": 3' in table.schema.metadata[b"forcegen"]
-    pd.testing.assert_frame_equal(_tidy(table.to_pandas()), want)
-
-    csv = store.export(run_id, tmp_path / "run.txt", "csv")
-    pd.testing.assert_frame_equal(_tidy(pd.read_csv(csv, low_memory=False)), want)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "run.txt", "runs.duckdb"]
-
-
-@pytest.mark.skipif(importlib.util.find_spec("h5py") is None, reason="h5netcdf needs h5py")
-def test_export_netcdf_reads_back_with_xarray(store: Store, tmp_path: Path) -> None:
-    import xarray as xr
-
-    result = tiny_result(runs=4)
-    run_id = store.save(result)
-    path = store.export(run_id, tmp_path / "run.nc")
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        for name in SERIES:
-            np.testing.assert_array_equal(ds[name].to_numpy(), result.data[name])
-        assert ds.attrs["seed"] == 3
-        assert list(ds["channel"].to_numpy()) == ["contract", "prisoners"]
-
-
-def test_export_needs_a_known_format(store: Store, tmp_path: Path) -> None:
-    run_id = store.save(tiny_result(runs=2))
-    with pytest.raises(UsageError, match="cannot tell the export format"):
-        store.export(run_id, tmp_path / "run.xlsx")
-    with pytest.raises(UsageError, match="unknown export format 'xlsx'"):
-        store.export(run_id, tmp_path / "run.parquet", "xlsx")
-    with pytest.raises(StoreError, match="no run"):
-        store.export("nope", tmp_path / "run.parquet")
-    # no partial or temporary file left
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.duckdb"]
-
-
 # ------------------------------------------------------------------------ schema checks
+def test_delete_frees_the_space_of_the_run(store: Store) -> None:
+    keep, gone = store.save(tiny_result(seed=3)), store.save(tiny_result(seed=4))
+    assert (store.runs_dir / gone / "replicates").is_dir()
+    store.delete(gone)
+    assert sorted(p.name for p in store.runs_dir.iterdir()) == [keep]
+    assert_same_result(store.load(keep), tiny_result(seed=3))
+
+
+def test_leftovers_of_killed_saves_are_removed_by_the_next_write(store: Store) -> None:
+    keep = store.save(tiny_result(seed=3))
+    # a folder renamed but never committed, and a staging folder of a dead process
+    orphan = store.runs_dir / "0badc0de"
+    orphan.mkdir()
+    (orphan / "run.json").write_text("{}")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    staging = store.runs_dir / f".staging-{dead.stdout.strip()}-x1"
+    staging.mkdir()
+    # a staging folder of a live process (this one) is left alone
+    live = store.runs_dir / f".staging-{os.getpid()}-x2"
+    live.mkdir()
+    assert store.run_ids() == [keep]  # reading sees none of them as runs
+    new = store.save(tiny_result(seed=4))
+    assert sorted(p.name for p in store.runs_dir.iterdir()) == sorted([keep, new, live.name])
+
+
+def test_store_of_forcegen_0_3_is_migrated_with_its_runs(tmp_path: Path) -> None:
+    old = tmp_path / "old.duckdb"
+    old.write_bytes(gzip.decompress(V1_STORE.read_bytes()))
+    original = old.read_bytes()
+    store = Store(old)
+    with pytest.raises(StoreError, match=r"forcegen 0.3 or earlier.*forcegen migrate"):
+        store.list()
+    with duckdb.connect(str(old), read_only=True) as con:
+        before = con.execute(
+            "SELECT run_id, label, created_at FROM runs ORDER BY run_id"
+        ).fetchall()
+    ids = store.migrate()
+    assert sorted(ids) == [r[0] for r in before]
+    listed = store.list().sort_values("run_id")
+    assert listed["label"].tolist() == [r[1] for r in before]
+    assert [t.to_pydatetime() for t in listed["created_at"]] == [r[2] for r in before]
+    # the v1 store was written from tiny_result(seed=3) and tiny_result(seed=4)
+    loaded = sorted((store.load(i) for i in ids), key=lambda r: r.seed)
+    assert_same_result(loaded[0], tiny_result(seed=3), same_run=False)
+    assert_same_result(loaded[1], tiny_result(seed=4), same_run=False)
+    assert (tmp_path / "old.duckdb.v1-backup").read_bytes() == original
+
+
 def test_store_with_newer_schema_version_is_refused(store: Store) -> None:
     store.save(tiny_result(runs=2))
     with duckdb.connect(str(store.path)) as con:

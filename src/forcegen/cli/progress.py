@@ -6,29 +6,66 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-__all__ = ["progress_bar"]
+__all__ = ["Bar", "progress_bar"]
+
+
+class Bar:
+    """A live progress bar: call it with ``(done, total)``; :meth:`stage` gives the
+    callback of a later stage of the same command, which relabels the bar."""
+
+    def __init__(self, progress: Progress, label: str, unit: str, total: int | None) -> None:
+        self._progress = progress
+        self._label = label
+        self._task = progress.add_task(label, total=total, unit=unit)
+
+    def __call__(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+    def stage(self, label: str, unit: str = "") -> Callable[[int, int], None]:
+        """A callback that switches the bar to ``label`` (counting ``unit``) on first use."""
+
+        def update(done: int, total: int) -> None:
+            if self._label != label:
+                self._label = label
+                self._progress.reset(self._task, description=label, unit=unit)
+            self(done, total)
+
+        return update
 
 
 @contextmanager
 def progress_bar(
     label: str, quiet: bool, unit: str | None = None, total: int | None = None
-) -> Iterator[Callable[[int, int], None] | None]:
-    """A Rich progress bar labelled ``label``, counting ``unit`` (e.g. "blocks") up to
-    ``total`` (when known in advance).
+) -> Iterator[Bar | None]:
+    """A Rich progress bar labelled ``label``, counting ``unit`` (e.g. "replicates") up
+    to ``total`` (when known in advance).
 
-    Yields the callback to report ``(done, total)`` to, or None when ``quiet``: the
-    simulation entry points take either.
+    Yields the :class:`Bar` to report ``(done, total)`` to, or None when ``quiet`` or
+    when stderr is not a terminal (a log file or a pipe gets no bar): the simulation
+    entry points take either. Shows the time elapsed and an estimate of the time left.
     """
-    if quiet:
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
         yield None
         return
-    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn()]
-    if unit is not None:
-        columns.append(TextColumn(unit))
     with Progress(
-        *columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield Bar(progress, label, unit or "", total)

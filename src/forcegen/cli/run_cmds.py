@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -25,13 +27,18 @@ from forcegen.cli.options import (
     WorkersOption,
 )
 from forcegen.cli.progress import progress_bar
+from forcegen.distributed import run_reduced
 from forcegen.engine.simulate import Mode
+from forcegen.results.folder import check_dir_target, is_result_folder, link_tree
+from forcegen.results.outputs import atomic_dir
+from forcegen.results.reduce import SummaryTotals
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH, Store
 from forcegen.results.summary import Summary
 from forcegen.scenario.evidence import evidence_status_line
 from forcegen.scenario.load import load_scenario_with_warnings
-from forcegen.sim import Sim
+from forcegen.scenario.model import Scenario
+from forcegen.sim import Sim, run_to_folder
 
 __all__ = ["run", "summary_table"]
 
@@ -55,8 +62,8 @@ def summary_table(summary: Summary) -> Table:
 
 
 def simulate_with_progress(sim: Sim, quiet: bool = False) -> Result:
-    """Run ``sim`` with a Rich progress bar over replicate blocks (on stderr)."""
-    with progress_bar("simulating", quiet, unit="blocks", total=sim.blocks) as progress:
+    """Run ``sim`` with a Rich progress bar over replicates (on stderr)."""
+    with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as progress:
         return sim.run(progress=progress)
 
 
@@ -69,7 +76,11 @@ def run(
     sample_parameters: SampleParametersOption = True,
     out: Annotated[
         Path | None,
-        typer.Option(help="Write series.parquet and run.json to this folder."),
+        typer.Option(
+            help="Also write the result folder (run.json, replicates/, quantiles, "
+            "parameters) here: a new or empty folder, or one holding a previous "
+            "forcegen result, which is replaced."
+        ),
     ] = None,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
@@ -91,10 +102,18 @@ def run(
     ] = 300.0,
 ) -> None:
     """Simulate a scenario, print the summary (strength, recruits, losses, cost) and save
-    the run in the results store."""
+    the run in the results store.
+
+    Replicates are written block by block as they are simulated, so memory does not
+    grow with ``--runs``; quantiles and summary totals are computed once, after.
+    """
     if mode not in ("stochastic", "mean-field"):
         raise typer.BadParameter("expected 'stochastic' or 'mean-field'", param_hint="--mode")
     chosen: Mode = "stochastic" if mode == "stochastic" else "mean-field"
+    if out is not None:
+        # Refuse before simulating, not after: the user's folder is checked again
+        # (atomically) when it is written.
+        check_dir_target(out, recognise=is_result_folder)
     # Loaded here rather than by Sim (same call, same defaults) to keep the YAML text
     # for the store.
     loaded = load_scenario_with_warnings(scenario)
@@ -107,19 +126,40 @@ def run(
         workers=workers,
         scheduler=scheduler,
     )
-    result = simulate_with_progress(sim, quiet=quiet)
-    console.print(summary_table(result.summary()))
-    console.print(evidence_status_line(result.scenario))
-    console.print(f"simulated in {result.elapsed_seconds:.1f} s")
-    if out is not None:
-        from forcegen.results.files import write_result_dir
+    st = None if no_store else Store(store, timeout=store_timeout)
+    text = loaded.source_text or None
+    if st is None and out is None:
+        totals = SummaryTotals()
+        start = time.perf_counter()
+        with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as progress:
+            run_reduced(sim, totals, progress)
+        _print_summary(totals.summary(), loaded.scenario, time.perf_counter() - start)
+        return
+    with ExitStack() as stack:
+        if st is not None:
+            folder = stack.enter_context(st.staging())
+        else:
+            assert out is not None
+            folder = stack.enter_context(atomic_dir(out, recognise=is_result_folder))
+        start = time.perf_counter()
+        with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as bar:
+            saving = None if bar is None else bar.stage("saving: quantiles", "sums")
+            summary = run_to_folder(sim, folder, scenario_text=text, progress=bar, saving=saving)
+        _print_summary(summary, loaded.scenario, time.perf_counter() - start)
+        if st is not None and out is not None:
+            with atomic_dir(out, recognise=is_result_folder) as target:
+                link_tree(folder, target)
+        if out is not None:
+            console.print(f"wrote {out}/ (run.json, replicates/, quantiles.parquet)")
+        if st is not None:
+            run_id = st.register(folder, label)
+            console.print(f"saved as run {run_id} in {store} (forcegen show {run_id})")
 
-        path = write_result_dir(result, out)
-        console.print(f"wrote {path}/series.parquet and {path}/run.json")
-    if not no_store:
-        st = Store(store, timeout=store_timeout)
-        run_id = st.save(result, label=label, scenario_text=loaded.source_text or None)
-        console.print(f"saved as run {run_id} in {store} (forcegen show {run_id})")
+
+def _print_summary(summary: Summary, scenario: Scenario, seconds: float) -> None:
+    console.print(summary_table(summary))
+    console.print(evidence_status_line(scenario))
+    console.print(f"simulated in {seconds:.1f} s")
 
 
 @app.command()
@@ -139,16 +179,39 @@ def demo(
         bool, typer.Option("--no-store", help="Do not save the run in a results store.")
     ] = False,
     workers: WorkersOption = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an existing file even if forcegen did not write it."),
+    ] = False,
 ) -> None:
     """Run the built-in scenario from the August 2022 report; write a report and figures.
 
     Simulates ``russia-2022-covert``, prints its summary, saves the run in a results
     store, and writes ``report.html`` (self-contained) and the figures as PNG into the
-    output folder.
+    output folder. Other files in the folder are left alone; one of those names that
+    forcegen did not write is refused unless ``--force``.
     """
-    from forcegen.report import figures
-    from forcegen.report.html import write_report
+    from contextlib import ExitStack
 
+    from forcegen.report import figures
+    from forcegen.report.html import is_report, render_report
+    from forcegen.results.outputs import (
+        OutputError,
+        atomic_file,
+        check_file_target,
+        figure_metadata,
+        looks_like_forcegen_figure,
+        output_error,
+    )
+
+    files = {"report.html": is_report} | {
+        f"{kind}.png": looks_like_forcegen_figure for kind in figures.FIGURES
+    }
+    # Before simulating, so a refusal does not come after the user's wait.
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"cannot write into {out}: it is a file, not a folder")
+    for name, recognise in files.items():
+        check_file_target(out / name, force=force, recognise=recognise)
     console.print(f"forcegen demo: built-in scenario [bold]{DEMO_SCENARIO}[/bold]")
     loaded = load_scenario_with_warnings(DEMO_SCENARIO)
     sim = Sim(loaded.scenario, runs=runs, seed=seed, workers=workers)
@@ -156,7 +219,10 @@ def demo(
     console.print(summary_table(result.summary()))
     console.print(evidence_status_line(result.scenario))
     console.print(f"simulated in {result.elapsed_seconds:.1f} s")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, out, "create the folder") from None
     run_id: str | None = None
     if not no_store:
         store_path = store if store is not None else out / "forcegen.duckdb"
@@ -164,9 +230,18 @@ def demo(
             result, label="forcegen demo", scenario_text=loaded.source_text or None
         )
         console.print(f"saved as run {run_id} in {store_path}")
-    report_path = write_report(result, out / "report.html", store_run_id=run_id)
-    written = []
-    for kind, draw in figures.FIGURES.items():
-        written.append(figures.save_figure(draw(result), out / f"{kind}.png"))
-    console.print(f"report:  {report_path.resolve()}")
-    console.print(f"figures: {', '.join(p.name for p in written)} in {out.resolve()}")
+    text = render_report(result, store_run_id=run_id)
+    drawn = {f"{kind}.png": draw(result) for kind, draw in figures.FIGURES.items()}
+    # The report and the figures are replaced together at the end: a failure while
+    # writing them (full disk, Ctrl-C) leaves the earlier set as it was.
+    with ExitStack() as stack:
+        tmp = {
+            name: stack.enter_context(atomic_file(out / name, force=force, recognise=recognise))
+            for name, recognise in files.items()
+        }
+        tmp["report.html"].write_text(text, encoding="utf-8")
+        with figures.figure_style():
+            for name, fig in drawn.items():
+                fig.savefig(tmp[name], format="png", dpi=150, metadata=figure_metadata("png"))
+    console.print(f"report:  {(out / 'report.html').resolve()}")
+    console.print(f"figures: {', '.join(drawn)} in {out.resolve()}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,6 +41,7 @@ def run_block(
     given_quantiles: Mapping[str, FloatArray] | None = None,
     rows: int | None = None,
     threads: int = 1,
+    on_day: Callable[[int], None] | None = None,
 ) -> BlockRun:
     """Simulate replicate block ``block`` of a run seeded with ``seed``.
 
@@ -53,7 +54,7 @@ def run_block(
     consumed block-wide.
 
     ``threads`` draws the channels' returns and exits in parallel threads; the result
-    does not depend on it.
+    does not depend on it. ``on_day`` is called with the days simulated so far.
     """
     params = sample_block(
         scenario,
@@ -71,5 +72,5 @@ def run_block(
     plan = compile_block(scenario, params)
     draws: Draws = StochasticDraws(seed, block) if mode == "stochastic" else ExpectedDraws()
     breakpoints = [m.until_day for m in scenario.losses.service_multipliers]
-    output = simulate_block(plan, draws, breakpoints, threads=threads)
+    output = simulate_block(plan, draws, breakpoints, threads=threads, on_day=on_day)
     return BlockRun(block=block, output=output, parameters=params)

@@ -24,6 +24,7 @@ implementation in ``tests/reference/`` follows independently):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -152,7 +153,12 @@ def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
 
 
 def simulate_block(
-    plan: Plan, draws: Draws, breakpoints: list[int], *, threads: int = 1
+    plan: Plan,
+    draws: Draws,
+    breakpoints: list[int],
+    *,
+    threads: int = 1,
+    on_day: Callable[[int], None] | None = None,
 ) -> BlockOutput:
     """Simulate one block of replicates over the horizon.
 
@@ -162,6 +168,8 @@ def simulate_block(
         breakpoints: ``until_day`` of the scenario's service multipliers, increasing.
         threads: Threads drawing the channels' returns and exits in parallel; the
             results do not depend on it.
+        on_day: Called with the number of days simulated so far, before each day and
+            once at the end (progress bars).
     """
     from forcegen.engine.kernels import stocks  # imports Numba: only when simulating
 
@@ -202,6 +210,8 @@ def simulate_block(
 
     executor = _executor(min(threads, C)) if threads > 1 and C > 1 else None
     for t in range(T):
+        if on_day is not None:
+            on_day(t)
         # 1. pools
         for pl in plan.pools:
             add = draws.poisson(f"pool/{pl.id}/replenish", pl.replenish.at(t))
@@ -332,6 +342,8 @@ def simulate_block(
             out.unpaid[:, t, c] = out.cost[:, t, c] * (1.0 - paid)
             out.cost[:, t, c] *= paid
         out.pool[:, t] = pool[:, :P]
+    if on_day is not None:
+        on_day(T)
     return out
 
 

@@ -1,22 +1,18 @@
-"""Write a result to a folder: tidy Parquet series plus ``run.json`` (provenance).
+"""Results as files: the tidy row layout of exports and :func:`write_result_dir`.
 
-The folder is written under a temporary name and renamed into place at the end, so an
-interrupted or failed write never leaves a half-written result where one is expected,
-and an earlier result at the same path stays intact until the new one is complete.
+A result folder is written under a temporary name and renamed into place at the end,
+so an interrupted or failed write never leaves a half-written result where one is
+expected, and an earlier result at the same path stays intact until the new one is
+complete.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from forcegen.results.result import SERIES, Result
 
@@ -66,32 +62,12 @@ def tidy_schema(dictionary: bool = True) -> pa.Schema:
 
 
 def write_result_dir(result: Result, out_dir: str | Path) -> Path:
-    """Write ``series.parquet`` (tidy rows, see :meth:`Result.to_pandas`) and
-    ``run.json`` into ``out_dir``, atomically replacing any earlier result there."""
-    target = Path(out_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        schema = tidy_schema()
-        with pq.ParquetWriter(tmp / "series.parquet", schema, compression="zstd") as writer:
-            for lo in range(0, result.runs, _RUN_CHUNK):
-                runs = range(lo, min(lo + _RUN_CHUNK, result.runs))
-                frame = result.to_pandas(runs=runs)
-                frame["run"] = frame["run"].astype(np.int32)
-                frame["date"] = frame["date"].dt.date
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-                writer.write_table(table)
-        (tmp / "run.json").write_text(json.dumps(provenance(result), indent=2) + "\n")
-        if target.exists():
-            backup = target.with_name(f".{target.name}.old")
-            if backup.exists():
-                shutil.rmtree(backup)
-            os.replace(target, backup)
-            os.replace(tmp, target)
-            shutil.rmtree(backup)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    """Write ``result`` as a result folder (see :mod:`forcegen.results.folder`) at
+    ``out_dir``: a new or empty folder, or one holding a previous forcegen result,
+    which is replaced atomically; anything else is refused with an OutputError."""
+    from forcegen.results.folder import is_result_folder, write_result_folder
+    from forcegen.results.outputs import atomic_dir
+
+    with atomic_dir(out_dir, recognise=is_result_folder) as tmp:
+        write_result_folder(result, tmp)
+    return Path(out_dir)

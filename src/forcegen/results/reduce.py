@@ -57,6 +57,7 @@ __all__ = [
     "StrengthQuantiles",
     "SummaryTotals",
     "block_view",
+    "summary_of",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -127,6 +128,7 @@ def block_view(info: RunInfo, run: BlockRun) -> Result:
         sample_parameters=info.sample_parameters,
         data=data,
         parameters=parameters,
+        first_run=run.block * BLOCK_SIZE,
     )
 
 
@@ -314,25 +316,7 @@ class SummaryTotals(Reducer):
     def summary(self, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
         """The :class:`Summary`, equal to :meth:`Result.summary` for the same run."""
         info = self._info()
-        v = self.values
-        channels = [c.id for c in info.scenario.channels]
-        return Summary(
-            scenario=info.scenario.name,
-            runs=info.runs,
-            mode=info.mode,
-            seed=info.seed,
-            end_date=str(info.scenario.end_date),
-            q=q,
-            strength_start=Band.of(v["strength_start"], q),
-            strength_end=Band.of(v["strength_end"], q),
-            in_service_end=Band.of(v["in_service_end"], q),
-            strength_end_by_channel={ch: Band.of(v[f"strength_end/{ch}"], q) for ch in channels},
-            recruits_by_channel={ch: Band.of(v[f"recruits/{ch}"], q) for ch in channels},
-            losses_by_cause={c: Band.of(v[f"losses/{c}"], q) for c in EXIT_CAUSES},
-            cost_paid=Band.of(v["cost_paid"], q),
-            cost_unpaid=Band.of(v["cost_unpaid"], q),
-            currency=info.scenario.currency,
-        )
+        return summary_of(self.values, info.scenario, info.runs, info.mode, info.seed, q)
 
     @property
     def nbytes(self) -> int:
@@ -358,6 +342,37 @@ class ParameterValues(Reducer):
             if name not in self.values:
                 self.values[name] = np.zeros((runs, *v.shape[1:]), dtype=v.dtype)
             self.values[name][first_run : first_run + v.shape[0]] = v
+
+
+def summary_of(
+    values: dict[str, FloatArray],
+    scenario: Scenario,
+    runs: int,
+    mode: str,
+    seed: int,
+    q: tuple[float, float] = (0.05, 0.95),
+) -> Summary:
+    """The :class:`Summary` of per-replicate totals keyed as :class:`SummaryTotals`
+    keeps them (people, or scenario currency for ``cost_*``)."""
+    v = values
+    channels = [c.id for c in scenario.channels]
+    return Summary(
+        scenario=scenario.name,
+        runs=runs,
+        mode=mode,
+        seed=seed,
+        end_date=str(scenario.end_date),
+        q=q,
+        strength_start=Band.of(v["strength_start"], q),
+        strength_end=Band.of(v["strength_end"], q),
+        in_service_end=Band.of(v["in_service_end"], q),
+        strength_end_by_channel={ch: Band.of(v[f"strength_end/{ch}"], q) for ch in channels},
+        recruits_by_channel={ch: Band.of(v[f"recruits/{ch}"], q) for ch in channels},
+        losses_by_cause={c: Band.of(v[f"losses/{c}"], q) for c in EXIT_CAUSES},
+        cost_paid=Band.of(v["cost_paid"], q),
+        cost_unpaid=Band.of(v["cost_unpaid"], q),
+        currency=scenario.currency,
+    )
 
 
 def _frozen(value: Iterable[str] | str | None) -> tuple[str, ...] | str | None:

@@ -1,24 +1,31 @@
-"""The embedded results store: every saved run in one DuckDB file.
+"""The results store: every saved run, its provenance in one DuckDB file and its
+arrays in a folder beside it.
 
-A :class:`Store` keeps, for each saved run, its provenance (scenario, seed, forcegen
-version: what determines the result, plus how it was run), the sampled parameter values
-per replicate and every daily series in tidy form. Tables (see ``docs/store.md``):
+A :class:`Store` at ``forcegen.duckdb`` keeps
 
-* ``meta(key, value)`` — ``schema_version`` of the store layout, ``created_with``;
-* ``runs`` — one row per run: id, creation time (UTC), label, scenario name, hash,
-  canonical JSON and source text, seed, version, mode, replicates, sampling switch,
-  wall time, dates, channel and pool ids, the numpy dtype of each series;
-* ``parameters(run_id, name, replicate, step, value)`` — sampled values; ``step`` is
-  NULL for a single value and 0, 1, … for the steps of a dated series;
-* one table per series (``strength``, ``inflow``, ``outflow``, ``transition``,
-  ``pool``, ``cost``, ``unpaid``): ``run_id, replicate, date, <channel|pool>,
-  [<state|kind|cause>,] value``, with the column names of :meth:`Result.to_pandas`;
-* the view ``series`` — all of them in the layout of :meth:`Result.to_pandas`.
+* in the DuckDB file, tables ``meta(key, value)`` (``schema_version`` of the layout,
+  ``created_with``) and ``runs`` — one row per run: id, creation time (UTC), label,
+  scenario name, hash, canonical JSON and source text, seed, version, mode,
+  replicates, sampling switch, wall time, dates, channel, pool and parameter names,
+  the numpy dtype of each series;
+* in ``forcegen.duckdb.runs/<run id>/``, the run's result folder
+  (:mod:`forcegen.results.folder`): every series of every replicate as dense Parquet
+  written block by block, sampled parameters, per-replicate summary totals and daily
+  quantiles computed once at save.
 
-Guarantees: a run is written in a single transaction, so an interrupted or failed save
-leaves no trace of the run and every earlier run intact; the file is opened only for
-the duration of one operation, and an operation that finds it locked by another process
-retries with backoff for ``timeout`` seconds before raising :class:`StoreError`.
+Why the arrays live outside the DuckDB file: a run of 1,000 replicates holds ~10⁸
+numbers; as tidy rows in DuckDB they took 575 MB and minutes to write, and the file
+never shrank after a delete. As compressed Parquet they take ~120 MB, are written in
+seconds, any Parquet reader (DuckDB included) queries them, and deleting a run frees
+its space.
+
+Guarantees (tested, see ``docs/store.md``): a run appears in the store only once its
+folder is complete — the folder is written under a staging name, renamed to the run id
+and the ``runs`` row committed while the store's write lock is held, so an interrupted
+or failed save leaves no run and every earlier run intact; leftovers of killed saves
+and deletes are removed by the next write. The file is opened only for the duration of
+one operation, and an operation that finds it locked by another process retries with
+backoff for ``timeout`` seconds before raising :class:`StoreError`.
 """
 
 from __future__ import annotations
@@ -28,25 +35,27 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import secrets
+import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from numpy.typing import NDArray
 
 from forcegen.errors import StoreError, UsageError
-from forcegen.results.files import tidy_schema
-from forcegen.results.result import SERIES, Result, SeriesSpec
+from forcegen.results.folder import (
+    QUANTILE_LEVELS,
+    ResultFolder,
+    write_result_folder,
+)
+from forcegen.results.result import SERIES, Result
 from forcegen.results.summary import Summary
 from forcegen.scenario.load import scenario_hash
 from forcegen.scenario.model import Scenario
@@ -56,13 +65,13 @@ __all__ = [
     "DEFAULT_PATH",
     "DEFAULT_TIMEOUT",
     "SCHEMA_VERSION",
-    "ExportFormat",
     "RunInfo",
     "Store",
 ]
 
-SCHEMA_VERSION = 1
-"""Version of the table layout written by this forcegen; bump on any incompatible change."""
+SCHEMA_VERSION = 2
+"""Version of the store layout written by this forcegen (1: forcegen ≤ 0.3.0, tidy
+rows in DuckDB tables; 2: dense Parquet result folders beside the file)."""
 
 DEFAULT_PATH = Path("forcegen.duckdb")
 """Store used when none is named: ``forcegen.duckdb`` in the current directory."""
@@ -70,41 +79,18 @@ DEFAULT_PATH = Path("forcegen.duckdb")
 DEFAULT_TIMEOUT = 30.0
 """Seconds an operation waits for a store locked by another process."""
 
-DEFAULT_MEMORY_LIMIT = "512MB"
-"""DuckDB's memory limit while the store is open. Without one DuckDB keeps every block a
-save writes in its cache (up to 80% of RAM), so memory would grow with the ensemble;
-with it a save of any size stays at the Result plus a few hundred MB."""
+DEFAULT_MEMORY_LIMIT = "256MB"
+"""DuckDB's memory limit while the store is open: the file holds only run metadata."""
 
-ExportFormat = Literal["parquet", "csv", "netcdf"]
-EXPORT_FORMATS: tuple[str, ...] = ("parquet", "csv", "netcdf")
-_SUFFIX_FORMATS = {".parquet": "parquet", ".csv": "csv", ".nc": "netcdf", ".netcdf": "netcdf"}
+Progress = Callable[[int, int], None]
 
-# Most rows handed to DuckDB in one append to one series table while saving (at least
-# one replicate's worth): DuckDB's row-group size. Larger appends are written to the
-# file ahead of COMMIT and partly rewritten at COMMIT, which left ~25% of a new store
-# as free blocks and compressed worse (measured: 1.5x the file size, for ~20% less
-# CPU). Chunks this small also keep the Arrow buffers of a chunk at a few MB.
-_CHUNK_ROWS = 122_880
-# Rows per Arrow record batch when reading series back (load, export).
-_READ_BATCH_ROWS = 1_000_000
-_EPOCH = dt.date(1970, 1, 1)
-
-
-# ------------------------------------------------------------------------------ layout
-def _entity_column(spec: SeriesSpec) -> str:
-    return spec.entity  # "channel" or "pool"
-
-
-def _series_columns(spec: SeriesSpec) -> list[str]:
-    cols = [_entity_column(spec)]
-    if spec.category is not None:
-        cols.append(spec.category)
-    return cols
+_RUN_ID = re.compile(r"^[0-9a-f]{8}$")
+_STAGING = re.compile(r"^\.staging-(\d+)-")
 
 
 def _schema_ddl() -> list[str]:
     """Statements creating an empty store of :data:`SCHEMA_VERSION`."""
-    ddl = [
+    return [
         "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
         """CREATE TABLE runs (
             run_id VARCHAR PRIMARY KEY,
@@ -125,39 +111,13 @@ def _schema_ddl() -> list[str]:
             currency VARCHAR NOT NULL,
             channels VARCHAR[] NOT NULL,
             pools VARCHAR[] NOT NULL,
+            parameters VARCHAR[] NOT NULL,
             dtypes VARCHAR NOT NULL
         )""",
-        # No key or index on the big tables: DuckDB's zone maps already skip row groups
-        # of other runs (a run's rows are contiguous), and an index over ~1e8 rows
-        # would cost more than the data.
-        """CREATE TABLE parameters (
-            run_id VARCHAR NOT NULL,
-            name VARCHAR NOT NULL,
-            replicate INTEGER NOT NULL,
-            step INTEGER,
-            value DOUBLE NOT NULL
-        )""",
     ]
-    selects = []
-    for name, spec in SERIES.items():
-        labels = "".join(f'"{c}" VARCHAR NOT NULL, ' for c in _series_columns(spec))
-        ddl.append(
-            f'CREATE TABLE "{name}" (run_id VARCHAR NOT NULL, replicate INTEGER NOT NULL, '
-            f"date DATE NOT NULL, {labels}value DOUBLE NOT NULL)"
-        )
-        own = set(_series_columns(spec))
-        cols = ", ".join(
-            f'"{c}"' if c in own else f'NULL::VARCHAR AS "{c}"'
-            for c in ("channel", "pool", "state", "cause", "kind")
-        )
-        selects.append(
-            f"SELECT run_id, replicate, date, '{name}' AS series, {cols}, value FROM \"{name}\""
-        )
-    ddl.append("CREATE VIEW series AS\n" + "\nUNION ALL\n".join(selects))
-    return ddl
 
 
-_TABLES = frozenset({"meta", "runs", "parameters", *SERIES})
+_TABLES = frozenset({"meta", "runs"})
 
 
 # ---------------------------------------------------------------------------- run info
@@ -244,11 +204,11 @@ _LIST_COLUMNS = [
 
 # -------------------------------------------------------------------------------- store
 class Store:
-    """A results store: one DuckDB file holding any number of runs.
+    """A results store: one DuckDB file of run metadata and a folder of run arrays.
 
     Args:
         path: The store file; ``forcegen.duckdb`` in the current directory by default.
-            It is created on the first save.
+            It is created on the first save, with ``<path>.runs/`` beside it.
         timeout: Seconds to wait, retrying with backoff, while another process holds
             the file, before raising :class:`~forcegen.errors.StoreError`.
         memory_limit: DuckDB's memory limit while the file is open (e.g. ``"2GB"``);
@@ -274,9 +234,19 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
 
+    @property
+    def runs_dir(self) -> Path:
+        """The folder holding one result folder per stored run: ``<path>.runs``."""
+        return self.path.with_name(self.path.name + ".runs")
+
     # -- writing ------------------------------------------------------------------------
     def save(
-        self, result: Result, label: str | None = None, *, scenario_text: str | None = None
+        self,
+        result: Result,
+        label: str | None = None,
+        *,
+        scenario_text: str | None = None,
+        progress: Progress | None = None,
     ) -> str:
         """Store ``result`` atomically and return its new run id.
 
@@ -285,26 +255,55 @@ class Store:
             label: Free text to find the run by (``forcegen runs`` shows it).
             scenario_text: The YAML text the scenario was loaded from, kept verbatim
                 next to the canonical JSON (which is what :meth:`load` uses).
+            progress: Called with (steps done, total) while the quantiles are computed.
 
         Either everything is stored or nothing: an exception, Ctrl-C or a killed
         process during the save leaves the store as it was.
         """
-        scenario_json = _scenario_json(result)
+        _scenario_json(result)
         _check_shapes(result)
+        with self.staging() as folder:
+            write_result_folder(result, folder, scenario_text=scenario_text, progress=progress)
+            return self.register(folder, label)
+
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A new, empty folder beside the stored runs to write a result folder into
+        (see :func:`forcegen.results.folder.finish_folder`) before :meth:`register`;
+        removed on leaving unless registered. Being on the store's file system, it
+        becomes a stored run by one rename."""
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.runs_dir))
+        except OSError as exc:
+            raise StoreError(f"cannot write to store {self.path}: {exc.strerror or exc}") from None
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def register(self, folder: Path, label: str | None = None) -> str:
+        """Make a finished result folder (written in :meth:`staging`) a stored run and
+        return its id: the folder is renamed to the id and the ``runs`` row committed
+        while the write lock is held, so the run appears whole or not at all."""
+        meta = ResultFolder(folder).meta
         with self._connect(write=True, create=True) as con:
+            _collect_garbage(con, self.runs_dir)
             con.execute("BEGIN TRANSACTION")
+            moved: Path | None = None
             try:
-                run_id = _new_run_id(con)
-                _write_run_row(con, run_id, result, label, scenario_json, scenario_text)
-                _write_parameters(con, run_id, result)
-                for table, chunk in _series_chunks(result, run_id):
-                    _write_chunk(con, table, chunk)
+                run_id = _new_run_id(con, self.runs_dir)
+                _write_run_row(con, run_id, meta, label)
+                moved = self.runs_dir / run_id
+                os.replace(folder, moved)
                 con.execute("COMMIT")
             except BaseException as exc:
                 _rollback(con)
+                if moved is not None and moved.exists():
+                    shutil.rmtree(moved, ignore_errors=True)
                 if isinstance(exc, duckdb.InterruptException):
                     raise KeyboardInterrupt from exc
-                if isinstance(exc, duckdb.Error):
+                if isinstance(exc, duckdb.Error | OSError):
                     raise StoreError(
                         f"could not save the run to store {self.path}: {exc}; "
                         "nothing was stored and earlier runs are unchanged"
@@ -313,21 +312,55 @@ class Store:
         return run_id
 
     def delete(self, run_id: str) -> str:
-        """Remove a run (its series, parameters and provenance); returns its full id.
-
-        The file does not shrink: DuckDB reuses the freed space for later runs.
-        """
+        """Remove a run (its row and its folder, freeing the space); returns its full id."""
         with self._connect(write=True) as con:
             full = _resolve(con, self.path, run_id)
             con.execute("BEGIN TRANSACTION")
             try:
-                for table in ("parameters", *SERIES, "runs"):
-                    con.execute(f'DELETE FROM "{table}" WHERE run_id = ?', [full])
+                con.execute("DELETE FROM runs WHERE run_id = ?", [full])
                 con.execute("COMMIT")
             except BaseException:
                 _rollback(con)
                 raise
+            # After COMMIT: a process killed here leaves a folder no row points to,
+            # which the next write removes.
+            shutil.rmtree(self.runs_dir / full, ignore_errors=True)
         return full
+
+    def migrate(self) -> builtins.list[str]:
+        """Convert a store of layout 1 (forcegen ≤ 0.3.0) to this layout; returns the
+        ids of the runs converted (they keep their ids, labels and creation times).
+
+        The converted store is built beside the old one and renamed into place; the old
+        file is kept as ``<path>.v1-backup`` (remove it yourself once satisfied).
+        """
+        from forcegen.results.store_v1 import load_v1, run_ids_v1
+
+        backup = self.path.with_name(self.path.name + ".v1-backup")
+        if backup.exists():
+            raise StoreError(f"{backup} exists: move it away before migrating {self.path}")
+        new = Store(self.path.with_name(f".{self.path.name}.migrating"), timeout=self.timeout)
+        shutil.rmtree(new.runs_dir, ignore_errors=True)
+        new.path.unlink(missing_ok=True)
+        with self._connect(write=True, legacy=True) as con:
+            ids = run_ids_v1(con)
+            for run_id in ids:
+                result, row = load_v1(con, run_id)
+                with new.staging() as folder:
+                    write_result_folder(result, folder, scenario_text=row["scenario_text"])
+                    meta = ResultFolder(folder).meta
+                    with new._connect(write=True, create=True) as out:
+                        _write_run_row(out, run_id, meta, row["label"], row["created_at"])
+                        os.replace(folder, new.runs_dir / run_id)
+            if not ids:
+                with new._connect(write=True, create=True):
+                    pass
+            os.replace(self.path, backup)
+            os.replace(new.path, self.path)
+            if self.runs_dir.exists():
+                raise StoreError(f"{self.runs_dir} exists; the migrated runs are in {new.runs_dir}")
+            os.replace(new.runs_dir, self.runs_dir)
+        return ids
 
     # -- reading ------------------------------------------------------------------------
     def info(self, run_id: str) -> RunInfo:
@@ -335,140 +368,56 @@ class Store:
         with self._connect(write=False) as con:
             return _run_info(con, _resolve(con, self.path, run_id))
 
-    def load(self, run_id: str) -> Result:
-        """Rebuild the :class:`Result` of a stored run: the scenario from its canonical
-        JSON, arrays with their original dtypes, parameters and provenance."""
+    def folder(self, run_id: str) -> ResultFolder:
+        """The result folder of a stored run, for reading parts of it lazily."""
         with self._connect(write=False) as con:
+            return ResultFolder(self.runs_dir / _resolve(con, self.path, run_id))
+
+    def load(self, run_id: str, series: Iterable[str] | None = None) -> Result:
+        """Rebuild the :class:`Result` of a stored run: the scenario from its canonical
+        JSON, arrays with their original dtypes, parameters and provenance; with
+        ``series``, only those series are read."""
+        with self._connect(write=False) as con:
+            # Read while holding the file: a delete (which needs the write lock) cannot
+            # remove the folder meanwhile.
             full = _resolve(con, self.path, run_id)
-            row = _fetch_dict(con, "SELECT * FROM runs WHERE run_id = ?", [full])
-            runs, days = int(row["replicates"]), int(row["horizon_days"])
-            dtypes: dict[str, str] = json.loads(row["dtypes"])
-            data = {}
-            for name, spec in SERIES.items():
-                entities = row["channels"] if spec.entity == "channel" else row["pools"]
-                data[name] = _read_series(
-                    con,
-                    full,
-                    name,
-                    np.dtype(dtypes[name]),
-                    runs,
-                    row["start_date"],
-                    days,
-                    [str(e) for e in entities],
-                )
-            parameters = _read_parameters(con, full, runs)
-        return Result(
-            scenario=Scenario.model_validate_json(row["scenario_json"]),
-            scenario_hash=str(row["scenario_hash"]),
-            seed=int(row["seed"]),
-            version=str(row["forcegen_version"]),
-            mode=str(row["mode"]),
-            sample_parameters=bool(row["sample_parameters"]),
-            data=data,
-            parameters=parameters,
-            elapsed_seconds=float(row["elapsed_seconds"]),
-        )
+            return ResultFolder(self.runs_dir / full).load(series)
 
     def summary(self, run_id: str, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
-        """Headline numbers of a stored run (loads it; see :meth:`Result.summary`)."""
-        return self.load(run_id).summary(q)
+        """Headline numbers of a stored run, from its per-replicate totals (fast: no
+        series is read; equal to :meth:`Result.summary`)."""
+        with self._connect(write=False) as con:
+            return ResultFolder(self.runs_dir / _resolve(con, self.path, run_id)).summary(q)
 
     def quantiles(
         self,
         run_id: str,
         series: str = "strength",
-        q: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+        q: Sequence[float] = QUANTILE_LEVELS,
         *,
         channels: Iterable[str] | str | None = None,
         categories: Iterable[str] | str | None = None,
         cumulative: bool = False,
     ) -> pd.DataFrame:
         """Quantiles across replicates of a series summed over the chosen channels (or
-        pools) and categories — computed inside DuckDB, without loading the run.
+        pools) and categories, without loading the run.
 
         Same meaning and layout as :meth:`Result.quantiles`: one row per date, one
         column per quantile, values in the unit of the series (people, people per day,
-        currency per day); ``cumulative=True`` sums daily values over time first.
+        currency per day); ``cumulative=True`` sums daily values over time first. Read
+        from the quantiles computed at save when they hold the selection.
         """
-        spec = _series_spec(series)
-        qs = [float(x) for x in q]
-        if not qs or any(not 0.0 <= x <= 1.0 for x in qs):
-            raise UsageError(f"quantiles must be between 0 and 1, got {list(q)}")
         with self._connect(write=False) as con:
-            full = _resolve(con, self.path, run_id)
-            info = _run_info(con, full)
-            entities = list(info.channels if spec.entity == "channel" else info.pools)
-            where = ["run_id = $run_id"]
-            params: dict[str, object] = {"run_id": full}
-            chosen = _choose(entities, channels, spec.entity)
-            if chosen is not None:
-                where.append(f'list_contains($entities, "{_entity_column(spec)}")')
-                params["entities"] = chosen
-            if spec.category is not None:
-                picked = _choose(list(spec.labels), categories, spec.category)
-                if picked is not None:
-                    where.append(f'list_contains($categories, "{spec.category}")')
-                    params["categories"] = picked
-            elif categories is not None:
-                raise UsageError(f"series {series!r} has no categories")
-            # Quantile levels are inlined (they must be constants for quantile_cont);
-            # repr() of a float round-trips exactly.
-            levels = "[" + ", ".join(repr(x) for x in qs) + "]"
-            acc = (
-                "SELECT replicate, date, SUM(v) OVER (PARTITION BY replicate ORDER BY date "
-                "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS v FROM per"
-                if cumulative
-                else "SELECT replicate, date, v FROM per"
+            folder = ResultFolder(self.runs_dir / _resolve(con, self.path, run_id))
+            return folder.quantiles(
+                series, q, channels=channels, categories=categories, cumulative=cumulative
             )
-            sql = (
-                f'WITH per AS (SELECT replicate, date, SUM(value) AS v FROM "{series}" '
-                f"WHERE {' AND '.join(where)} GROUP BY replicate, date), acc AS ({acc}) "
-                f"SELECT date, quantile_cont(v, {levels}) AS q FROM acc GROUP BY date "
-                "ORDER BY date"
-            )
-            rows = con.execute(sql, params).fetchall()
-        dates = pd.date_range(info.start_date, periods=info.horizon_days)
-        table = pd.DataFrame(
-            [list(r[1]) for r in rows],
-            index=pd.DatetimeIndex([pd.Timestamp(r[0]) for r in rows]),
-            columns=qs,
-            dtype=np.float64,
-        )
-        # An empty selection (e.g. the pools of a scenario without pools) sums to zero,
-        # as in Result.quantiles.
-        return table.reindex(dates, fill_value=0.0)
 
-    def export(self, run_id: str, path: str | os.PathLike[str], format: str | None = None) -> Path:
-        """Write a run to a file and return its path.
-
-        Formats: ``parquet`` and ``csv`` — tidy rows ``run, date, series, channel,
-        pool, state, cause, kind, value`` as :meth:`Result.to_pandas` (Parquet also
-        carries the provenance as JSON under the key ``forcegen``), streamed from the
-        store in bounded memory; ``netcdf`` — :meth:`Result.to_xarray` written with
-        h5netcdf (the run is loaded into memory). With ``format=None`` the suffix
-        decides (``.parquet``, ``.csv``, ``.nc``). The file is written under a temporary
-        name and renamed, so an interrupted export leaves no partial file.
-        """
-        target = Path(path)
-        fmt = _export_format(target, format)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            if fmt == "netcdf":
-                _require_h5py()
-                self.load(run_id).to_xarray().to_netcdf(tmp, engine="h5netcdf")
-            else:
-                with self._connect(write=False) as con:
-                    full = _resolve(con, self.path, run_id)
-                    info = _run_info(con, full)
-                    _export_tidy(con, info, tmp, fmt)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return target
+    def stored_quantiles(self, run_id: str) -> pd.DataFrame:
+        """Every quantile computed at save, as one tidy table (see
+        :meth:`ResultFolder.stored_quantiles`)."""
+        with self._connect(write=False) as con:
+            return ResultFolder(self.runs_dir / _resolve(con, self.path, run_id)).stored_quantiles()
 
     def list(self) -> pd.DataFrame:
         """One row per stored run, oldest first: ``run_id, created_at`` (UTC), ``label,
@@ -490,16 +439,18 @@ class Store:
 
     # -- connection ---------------------------------------------------------------------
     @contextmanager
-    def _connect(self, *, write: bool, create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connect(
+        self, *, write: bool, create: bool = False, legacy: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the store for one operation; only ``create=True`` (a save) may create
-        the file."""
+        the file, and only ``legacy=True`` (a migration) opens a layout-1 store."""
         if not create and not self.path.exists():
             raise StoreError(f"store {self.path} does not exist (no run has been saved there)")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open(write)
         try:
-            _prepare(con, self.path, write)
+            _prepare(con, self.path, write, legacy)
             yield con
         except BaseException as exc:
             _close_quietly(con)
@@ -546,7 +497,7 @@ class Store:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _prepare(con: duckdb.DuckDBPyConnection, path: Path, write: bool) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection, path: Path, write: bool, legacy: bool) -> None:
     """Check the store's schema version, creating the schema in a new (writable) store."""
     if not _has_schema(con, path):
         if not write:
@@ -566,6 +517,16 @@ def _prepare(con: duckdb.DuckDBPyConnection, path: Path, write: bool) -> None:
         return
     row = _first(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     found = None if row is None else str(row[0])
+    if found == "1":
+        if legacy:
+            return
+        raise StoreError(
+            f"store {path} was written by forcegen 0.3 or earlier (schema version 1); "
+            f"convert it with `forcegen migrate --store {path}` (the old file is kept "
+            f"as {path.name}.v1-backup)"
+        )
+    if legacy:
+        raise StoreError(f"store {path} has schema version {found}: nothing to migrate")
     if found != str(SCHEMA_VERSION):
         newer = found is not None and found.isdigit() and int(found) > SCHEMA_VERSION
         why = (
@@ -580,6 +541,33 @@ def _prepare(con: duckdb.DuckDBPyConnection, path: Path, write: bool) -> None:
     missing = _TABLES - _table_names(con)
     if missing:
         raise StoreError(f"store {path} is damaged: missing tables {sorted(missing)}")
+
+
+def _collect_garbage(con: duckdb.DuckDBPyConnection, runs_dir: Path) -> None:
+    """Remove what killed saves and deletes left in ``runs_dir``: run folders no row
+    points to, and staging folders of processes that no longer run. Called with the
+    write lock held, when no save of another process can be between its rename and
+    its COMMIT."""
+    if not runs_dir.is_dir():
+        return
+    known = {str(r[0]) for r in con.execute("SELECT run_id FROM runs").fetchall()}
+    for entry in runs_dir.iterdir():
+        staging = _STAGING.match(entry.name)
+        orphan = _RUN_ID.match(entry.name) is not None and entry.name not in known
+        if orphan or (staging is not None and not _alive(int(staging.group(1)))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -680,9 +668,6 @@ def _first(
 
 def _run_info(con: duckdb.DuckDBPyConnection, run_id: str) -> RunInfo:
     row = _fetch_dict(con, "SELECT * FROM runs WHERE run_id = ?", [run_id])
-    names = con.execute(
-        "SELECT DISTINCT name FROM parameters WHERE run_id = ? ORDER BY name", [run_id]
-    ).fetchall()
     return RunInfo(
         run_id=str(row["run_id"]),
         created_at=row["created_at"],
@@ -701,27 +686,8 @@ def _run_info(con: duckdb.DuckDBPyConnection, run_id: str) -> RunInfo:
         currency=str(row["currency"]),
         channels=tuple(str(c) for c in row["channels"]),
         pools=tuple(str(p) for p in row["pools"]),
-        parameters=tuple(str(r[0]) for r in names),
+        parameters=tuple(str(p) for p in row["parameters"]),
     )
-
-
-def _series_spec(name: str) -> SeriesSpec:
-    if name not in SERIES:
-        raise UsageError(f"unknown series {name!r}; expected one of {', '.join(SERIES)}")
-    return SERIES[name]
-
-
-def _choose(
-    labels: builtins.list[str], chosen: Iterable[str] | str | None, what: str
-) -> builtins.list[str] | None:
-    """The chosen labels (checked), or None for all of them."""
-    if chosen is None:
-        return None
-    names = [chosen] if isinstance(chosen, str) else [str(c) for c in chosen]
-    missing = [n for n in names if n not in labels]
-    if missing:
-        raise UsageError(f"unknown {what}(s) {missing}; expected one of {labels}")
-    return names
 
 
 def _random_run_id() -> str:
@@ -729,12 +695,13 @@ def _random_run_id() -> str:
     return secrets.token_hex(4)
 
 
-def _new_run_id(con: duckdb.DuckDBPyConnection) -> str:
+def _new_run_id(con: duckdb.DuckDBPyConnection, runs_dir: Path) -> str:
     # Collisions are rare and checked here; no other process can insert meanwhile, as
     # this one holds the store's write lock.
     while True:
         run_id = _random_run_id()
-        if _first(con, "SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is None:
+        taken = _first(con, "SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is not None
+        if not taken and not (runs_dir / run_id).exists():
             return run_id
 
 
@@ -771,282 +738,43 @@ def _check_shapes(result: Result) -> None:
 def _write_run_row(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
-    result: Result,
+    meta: dict[str, Any],
     label: str | None,
-    scenario_json: str,
-    scenario_text: str | None,
+    created: dt.datetime | None = None,
 ) -> None:
-    if not -(2**127) <= result.seed < 2**127:
-        raise StoreError(f"seed {result.seed} does not fit the store (128-bit integers)")
-    created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    sc = result.scenario
-    dtypes = {name: str(result.data[name].dtype) for name in SERIES}
+    """Insert the ``runs`` row of a result folder whose ``run.json`` is ``meta``."""
+    seed = int(meta["seed"])
+    if not -(2**127) <= seed < 2**127:
+        raise StoreError(f"seed {seed} does not fit the store (128-bit integers)")
+    if created is None:
+        created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute(
         "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?::HUGEINT, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             created,
             label,
-            sc.name,
-            result.scenario_hash,
-            scenario_json,
-            scenario_text,
+            meta["scenario"],
+            meta["scenario_hash"],
+            meta["scenario_json"],
+            meta.get("scenario_text"),
             # Bound as text: a Python int beyond 64 bits has no direct DuckDB binding.
-            str(result.seed),
-            result.version,
-            result.mode,
-            result.runs,
-            bool(result.sample_parameters),
-            float(result.elapsed_seconds),
-            sc.start_date,
-            sc.horizon_days,
-            sc.currency,
-            result.channels,
-            result.pools,
-            json.dumps(dtypes),
+            str(seed),
+            meta["forcegen_version"],
+            meta["mode"],
+            int(meta["runs"]),
+            bool(meta["sample_parameters"]),
+            float(meta["elapsed_seconds"]),
+            dt.date.fromisoformat(meta["start_date"]),
+            int(meta["horizon_days"]),
+            meta["currency"],
+            list(meta["channels"]),
+            list(meta["pools"]),
+            list(meta["parameters"]),
+            json.dumps(meta["dtypes"]),
         ],
     )
 
 
-def _write_parameters(con: duckdb.DuckDBPyConnection, run_id: str, result: Result) -> None:
-    names: builtins.list[NDArray[np.int32]] = []
-    reps: builtins.list[NDArray[np.int32]] = []
-    steps: builtins.list[pa.Array] = []
-    values: builtins.list[NDArray[np.float64]] = []
-    labels = sorted(result.parameters)
-    for code, name in enumerate(labels):
-        arr = np.asarray(result.parameters[name], dtype=np.float64)
-        if arr.ndim == 1:
-            n, step = arr.shape[0], pa.nulls(arr.shape[0], pa.int32())
-        elif arr.ndim == 2:
-            n = arr.size
-            step = pa.array(np.tile(np.arange(arr.shape[1], dtype=np.int32), arr.shape[0]))
-        else:
-            raise StoreError(f"parameter {name!r} has {arr.ndim} dimensions; expected 1 or 2")
-        per = n // max(arr.shape[0], 1)
-        names.append(np.full(n, code, dtype=np.int32))
-        reps.append(np.repeat(np.arange(arr.shape[0], dtype=np.int32), per))
-        steps.append(step)
-        values.append(arr.reshape(-1))
-    if not labels:
-        return
-    table = pa.table(
-        {
-            "run_id": _constant(run_id, sum(len(v) for v in values)),
-            "name": pa.DictionaryArray.from_arrays(
-                pa.array(np.concatenate(names)), pa.array(labels, pa.string())
-            ),
-            "replicate": pa.array(np.concatenate(reps)),
-            "step": pa.concat_arrays(steps),
-            "value": pa.array(np.concatenate(values)),
-        }
-    )
-    con.from_arrow(table).insert_into("parameters")
-
-
-def _constant(text: str, n: int) -> pa.DictionaryArray:
-    """A column repeating ``text``: one dictionary entry and one byte per row."""
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, dtype=np.int8)), pa.array([text], pa.string())
-    )
-
-
-def _labels(values: Sequence[str], codes: NDArray[np.int32]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(values), pa.string()))
-
-
-def _series_chunks(result: Result, run_id: str) -> Iterator[tuple[str, pa.Table]]:
-    """(table name, Arrow table) for every series, one chunk of replicates at a time,
-    rows in the order of :meth:`Result.to_pandas` (run, date, entity, category)."""
-    days = result.scenario.horizon_days
-    start = (result.scenario.start_date - _EPOCH).days
-    dates = np.arange(start, start + days, dtype=np.int32)
-    per_replicate = max(result.data[name][0].size for name in SERIES)
-    step = max(1, _CHUNK_ROWS // max(per_replicate, 1))
-    for lo in range(0, result.runs, step):
-        hi = min(lo + step, result.runs)
-        for name, spec in SERIES.items():
-            arr = result.data[name][lo:hi]
-            if arr.size == 0:
-                continue  # e.g. pools of a scenario without pools
-            entities, labels = result.labels(name)
-            n_ent = len(entities)
-            n_cat = len(labels) if spec.category is not None else 1
-            inner = n_ent * n_cat
-            n = arr.size
-            columns: dict[str, pa.Array] = {
-                "run_id": _constant(run_id, n),
-                "replicate": pa.array(np.repeat(np.arange(lo, hi, dtype=np.int32), days * inner)),
-                "date": pa.array(np.tile(np.repeat(dates, inner), hi - lo), pa.date32()),
-                _entity_column(spec): _labels(
-                    entities,
-                    np.tile(np.repeat(np.arange(n_ent, dtype=np.int32), n_cat), n // inner),
-                ),
-            }
-            if spec.category is not None:
-                columns[spec.category] = _labels(
-                    labels, np.tile(np.arange(n_cat, dtype=np.int32), n // n_cat)
-                )
-            columns["value"] = pa.array(arr.reshape(-1).astype(np.float64))
-            yield name, pa.table(columns)
-
-
-def _write_chunk(con: duckdb.DuckDBPyConnection, table: str, chunk: pa.Table) -> None:
-    """Append one chunk of rows to a series table (tests replace this to interrupt a
-    save part-way)."""
-    # A relation insert rather than a registered view: a view registered inside a
-    # transaction keeps its Arrow table alive until COMMIT, so memory would grow with
-    # the ensemble instead of staying at one chunk.
-    con.from_arrow(chunk).insert_into(table)
-
-
-# ---------------------------------------------------------------------------- loading
-def _read_series(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    name: str,
-    dtype: np.dtype[Any],
-    runs: int,
-    start: dt.date,
-    days: int,
-    entities: builtins.list[str],
-) -> NDArray[Any]:
-    """The ``(run, date, entity[, category])`` array of one series of a run."""
-    spec = SERIES[name]
-    labels = list(spec.labels) if spec.category is not None else []
-    shape = (runs, days, len(entities)) + ((len(labels),) if spec.category is not None else ())
-    out = np.zeros(shape, dtype=dtype)
-    flat = out.reshape(-1)
-    if out.size == 0:
-        return out
-    cols = ", ".join(f'"{c}"' for c in _series_columns(spec))
-    reader = con.sql(
-        f'SELECT replicate, date, {cols}, value FROM "{name}" WHERE run_id = ?', params=[run_id]
-    ).to_arrow_reader(_READ_BATCH_ROWS)
-    first_day = (start - _EPOCH).days
-    n_ent, n_cat = len(entities), max(len(labels), 1)
-    seen = 0
-    for batch in reader or ():
-        rep = batch.column(0).to_numpy().astype(np.int64)
-        day = batch.column(1).cast(pa.int32()).to_numpy().astype(np.int64) - first_day
-        ent = _codes(batch.column(2), entities, name)
-        cat = _codes(batch.column(3), labels, name) if spec.category is not None else 0
-        value = batch.column(batch.num_columns - 1).to_numpy()
-        if rep.min() < 0 or rep.max() >= runs or day.min() < 0 or day.max() >= days:
-            raise StoreError(f"run {run_id}: series {name!r} has rows outside the run")
-        flat[((rep * days + day) * n_ent + ent) * n_cat + cat] = value.astype(dtype)
-        seen += len(rep)
-    if seen != out.size:
-        raise StoreError(
-            f"run {run_id}: series {name!r} has {seen} rows, expected {out.size}; "
-            "the store is damaged"
-        )
-    return out
-
-
-def _codes(column: pa.Array, labels: builtins.list[str], series: str) -> NDArray[np.int64]:
-    idx = pc.index_in(column, value_set=pa.array(labels, pa.string()))
-    if idx.null_count:
-        unknown = sorted(set(pc.filter(column, pc.is_null(idx)).to_pylist()))
-        raise StoreError(
-            f"series {series!r} holds labels {unknown} unknown to this forcegen (expected {labels})"
-        )
-    return np.asarray(idx.to_numpy(), dtype=np.int64)
-
-
-def _read_parameters(
-    con: duckdb.DuckDBPyConnection, run_id: str, runs: int
-) -> dict[str, NDArray[np.float64]]:
-    table = con.sql(
-        "SELECT name, replicate, step, value FROM parameters WHERE run_id = ? "
-        "ORDER BY name, replicate, step",
-        params=[run_id],
-    ).to_arrow_table()
-    out: dict[str, NDArray[np.float64]] = {}
-    if table is None or table.num_rows == 0:
-        return out
-    frame = table.to_pandas()
-    for name, rows in frame.groupby("name", sort=True):
-        values = rows["value"].to_numpy(dtype=np.float64)
-        if rows["step"].isna().all():
-            arr = np.zeros(runs)
-            arr[rows["replicate"].to_numpy(dtype=np.int64)] = values
-        else:
-            n_steps = int(rows["step"].max()) + 1
-            arr = np.zeros((runs, n_steps))
-            arr[
-                rows["replicate"].to_numpy(dtype=np.int64), rows["step"].to_numpy(dtype=np.int64)
-            ] = values
-        out[str(name)] = arr
-    return out
-
-
-# ---------------------------------------------------------------------------- export
-def _export_format(target: Path, format: str | None) -> str:
-    if format is None:
-        fmt = _SUFFIX_FORMATS.get(target.suffix.lower())
-        if fmt is None:
-            raise UsageError(
-                f"cannot tell the export format from {target.name!r}; "
-                f"give one of {', '.join(EXPORT_FORMATS)}"
-            )
-        return fmt
-    if format not in EXPORT_FORMATS:
-        raise UsageError(
-            f"unknown export format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}"
-        )
-    return format
-
-
-def _tidy_batches(
-    con: duckdb.DuckDBPyConnection, run_id: str, schema: pa.Schema
-) -> Iterator[pa.RecordBatch]:
-    """The run's rows, series by series in :data:`SERIES` order, each in stored order
-    (replicate, date, entity, category)."""
-    for name, spec in SERIES.items():
-        own = set(_series_columns(spec))
-        cols = ", ".join(
-            f'"{c}"' if c in own else f'NULL::VARCHAR AS "{c}"'
-            for c in ("channel", "pool", "state", "cause", "kind")
-        )
-        reader = con.sql(
-            f"SELECT replicate AS run, date, '{name}' AS series, {cols}, value "
-            f'FROM "{name}" WHERE run_id = ?',
-            params=[run_id],
-        ).to_arrow_reader(_READ_BATCH_ROWS)
-        for batch in reader or ():
-            yield pa.RecordBatch.from_arrays(
-                [col.cast(field.type) for col, field in zip(batch.columns, schema, strict=True)],
-                schema=schema,
-            )
-
-
-def _export_tidy(con: duckdb.DuckDBPyConnection, info: RunInfo, out: Path, fmt: str) -> None:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        meta = {b"forcegen": json.dumps(info.provenance()).encode()}
-        schema = tidy_schema(dictionary=True).with_metadata(meta)
-        with pq.ParquetWriter(out, schema, compression="zstd") as writer:
-            for batch in _tidy_batches(con, info.run_id, schema):
-                writer.write_batch(batch)
-    else:
-        import pyarrow.csv as pacsv
-
-        schema = tidy_schema(dictionary=False)
-        with pacsv.CSVWriter(out, schema) as writer:
-            for batch in _tidy_batches(con, info.run_id, schema):
-                writer.write_batch(batch)
-
-
-def _require_h5py() -> None:
-    # h5netcdf writes through h5py, which it does not install by itself; say so before
-    # loading the run rather than fail deep inside xarray.
-    import importlib.util
-
-    if importlib.util.find_spec("h5py") is None:
-        raise StoreError(
-            "netCDF export needs the h5py package (pip install 'h5netcdf[h5py]'); "
-            "parquet and csv exports work without it"
-        )
+EXPORT_FORMATS: tuple[str, ...] = ("parquet", "csv", "netcdf")  # TRANSITIONAL: until export.py

@@ -1,0 +1,655 @@
+"""A result folder: one ensemble on disk, written block by block as it is simulated.
+
+Layout (``LAYOUT``; see ``docs/store.md``)::
+
+    run.json             provenance: scenario (canonical JSON and source text), seed,
+                         forcegen version, mode, replicates, dates, channels, pools,
+                         numpy dtype of every series
+    replicates/          block-00000.parquet, block-00001.parquet, ... — every series
+                         of every replicate and day (see forcegen.results.arrays)
+    parameters.parquet   sampled parameter values, one row per replicate
+    totals.parquet       the per-replicate numbers behind the summary
+    quantiles.parquet    daily quantiles and means across replicates, computed once
+
+The same folder is what ``forcegen run --out DIR`` writes and what the results store
+keeps for each run (``<store>.runs/<run id>/``), so one reader serves both. Files are
+immutable once written, which is why the store and ``--out`` may share them as hard
+links.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from forcegen.engine.streams import BLOCK_SIZE
+from forcegen.errors import OutputError, StoreError, UsageError
+from forcegen.results.arrays import Cell, block_table, cells, read_series, write_block
+from forcegen.results.reduce import Reducer, RunInfo, SummaryTotals, summary_of
+from forcegen.results.result import SERIES, Result
+from forcegen.results.summary import Summary
+from forcegen.scenario.model import Scenario
+
+__all__ = [
+    "LAYOUT",
+    "QUANTILE_LEVELS",
+    "BlockWriter",
+    "ResultFolder",
+    "check_dir_target",
+    "finish_folder",
+    "is_result_folder",
+    "link_tree",
+    "write_result_folder",
+]
+
+LAYOUT = 2
+"""Version of the folder layout (1 was 0.3's tidy ``series.parquet``)."""
+FORMAT = "forcegen-result"
+QUANTILE_LEVELS: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""Quantile levels stored in ``quantiles.parquet``."""
+ALL = "*"
+"""In ``quantiles.parquet``, an entity or category summed over all of its labels."""
+
+_KNOWN = frozenset(
+    {"run.json", "replicates", "parameters.parquet", "totals.parquet", "quantiles.parquet"}
+)
+# What 0.3 wrote into --out folders; recognised so that a new run may replace it.
+_LEGACY = frozenset({"run.json", "series.parquet"})
+_FLOWS = frozenset({"inflow", "outflow", "transition", "cost", "unpaid"})
+# Bytes of float64 per-replicate totals held at once while computing quantiles: bounds
+# memory whatever the number of replicates (one pass over the files per batch).
+_QUANTILE_BATCH_BYTES = 256 * 2**20
+
+Progress = Callable[[int, int], None]
+
+
+def block_file(folder: Path, block: int) -> Path:
+    """Path of block ``block``'s replicate file in ``folder``."""
+    return folder / "replicates" / f"block-{block:05d}.parquet"
+
+
+def is_result_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder holding nothing but a forcegen result (this layout
+    or 0.3's), so that a new result may replace it."""
+    try:
+        names = {p.name for p in path.iterdir()}
+        meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(meta, dict) or "forcegen_version" not in meta:
+        return False
+    return names <= _KNOWN or names <= _LEGACY
+
+
+def check_dir_target(path: Path, *, recognise: Callable[[Path], bool]) -> None:
+    """Refuse (:class:`OutputError`) an output folder that is a file, or a folder holding
+    anything but a previous forcegen result — before any work is done."""
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"cannot write the folder {path}: a file of that name exists")
+    if path.is_dir() and any(path.iterdir()) and not recognise(path):
+        raise OutputError(
+            f"refusing to write into {path}: it holds files that are not a forcegen "
+            "result; give a new or empty folder"
+        )
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Give ``target`` (an empty folder) the files of ``source``, as hard links where
+    the file system allows (result files are never modified, so sharing them costs no
+    space and no time), as copies elsewhere."""
+    for item in sorted(source.rglob("*")):
+        dest = target / item.relative_to(source)
+        if item.is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+            continue
+        try:
+            os.link(item, dest)
+        except OSError:
+            shutil.copy2(item, dest)
+
+
+# ------------------------------------------------------------------------------ writing
+class BlockWriter(Reducer):
+    """Writes each block's replicates to ``<folder>/replicates/`` as it finishes.
+
+    A :class:`~forcegen.results.reduce.Reducer`, so it runs inside
+    :func:`forcegen.distributed.run_reduced` next to the summary reducers and memory
+    stays at a block whatever the number of replicates; on Dask a block is encoded and
+    compressed on its worker and only the Parquet bytes travel.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.dtypes: dict[str, str] = {}
+
+    def begin(self, info: RunInfo) -> None:
+        """Create the replicates folder."""
+        super().begin(info)
+        (self.folder / "replicates").mkdir(parents=True, exist_ok=True)
+
+    def extract(self, view: Result) -> tuple[dict[str, str], bytes]:
+        """The numpy dtype of each series and the block as Parquet bytes."""
+        sink = pa.BufferOutputStream()
+        write_block(_block_table(view), sink)
+        dtypes = {name: str(arr.dtype) for name, arr in view.data.items()}
+        return dtypes, bytes(sink.getvalue().to_pybytes())
+
+    def add(self, first_run: int, part: tuple[dict[str, str], bytes]) -> None:
+        """Write the block's file."""
+        dtypes, data = part
+        self.dtypes = dtypes
+        block_file(self.folder, first_run // BLOCK_SIZE).write_bytes(data)
+
+
+def _block_table(view: Result) -> pa.Table:
+    return block_table(
+        view.data, view.first_run, view.scenario.start_date, view.channels, view.pools
+    )
+
+
+def finish_folder(
+    folder: Path,
+    info: RunInfo,
+    *,
+    totals: dict[str, NDArray[np.float64]],
+    parameters: dict[str, NDArray[np.float64]],
+    dtypes: dict[str, str],
+    elapsed_seconds: float,
+    scenario_text: str | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Complete a folder whose replicate files are written: quantiles, summary totals,
+    parameters and, last, ``run.json`` (a folder without it is unfinished).
+
+    Args:
+        folder: The folder (its ``replicates/`` complete).
+        info: The ensemble.
+        totals: Per-replicate summary totals (:class:`SummaryTotals` values).
+        parameters: Sampled values per replicate, ``(runs,)`` or ``(runs, steps)``.
+        dtypes: Series name → numpy dtype name of its array.
+        elapsed_seconds: Wall time of the simulation (seconds).
+        scenario_text: The YAML the scenario was read from, when known.
+        progress: Called with (combinations done, total) while computing quantiles.
+    """
+    files = sorted((folder / "replicates").glob("block-*.parquet"))
+    quantiles = compute_quantiles(files, info, progress=progress)
+    pq.write_table(quantiles, folder / "quantiles.parquet", compression="zstd")
+    pq.write_table(
+        pa.table({"replicate": np.arange(info.runs, dtype=np.int32), **totals}),
+        folder / "totals.parquet",
+        compression="zstd",
+    )
+    pq.write_table(_parameter_table(parameters, info.runs), folder / "parameters.parquet")
+    scenario_json = info.scenario.model_dump_json(by_alias=True, exclude_none=True)
+    meta = {
+        "format": FORMAT,
+        "layout": LAYOUT,
+        "scenario": info.scenario.name,
+        "scenario_hash": info.scenario_hash,
+        "seed": info.seed,
+        "forcegen_version": info.version,
+        "mode": info.mode,
+        "runs": info.runs,
+        "sample_parameters": info.sample_parameters,
+        "start_date": str(info.scenario.start_date),
+        "horizon_days": info.scenario.horizon_days,
+        "currency": info.scenario.currency,
+        "elapsed_seconds": elapsed_seconds,
+        "channels": [c.id for c in info.scenario.channels],
+        "pools": [p.id for p in info.scenario.pools],
+        "dtypes": dtypes,
+        "series": {
+            name: {"unit": s.unit, "description": s.description} for name, s in SERIES.items()
+        },
+        "parameters": sorted(parameters),
+        "scenario_json": scenario_json,
+        "scenario_text": scenario_text,
+    }
+    (folder / "run.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+
+def write_result_folder(
+    result: Result,
+    folder: Path,
+    *,
+    scenario_text: str | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Write an in-memory :class:`Result` into an empty ``folder`` in this layout."""
+    info = result_info(result)
+    (folder / "replicates").mkdir(parents=True, exist_ok=True)
+    totals = SummaryTotals()
+    totals.begin(info)
+    for block, lo in enumerate(range(0, result.runs, BLOCK_SIZE)):
+        view = _slice(result, lo, min(lo + BLOCK_SIZE, result.runs))
+        write_block(_block_table(view), block_file(folder, block))
+        totals.add(lo, totals.extract(view))
+    finish_folder(
+        folder,
+        info,
+        totals=totals.values,
+        parameters={k: np.asarray(v, dtype=np.float64) for k, v in result.parameters.items()},
+        dtypes={name: str(result.data[name].dtype) for name in SERIES},
+        elapsed_seconds=result.elapsed_seconds,
+        scenario_text=scenario_text,
+        progress=progress,
+    )
+
+
+def result_info(result: Result) -> RunInfo:
+    """The :class:`~forcegen.results.reduce.RunInfo` of an in-memory result."""
+    return RunInfo(
+        scenario=result.scenario,
+        scenario_hash=result.scenario_hash,
+        runs=result.runs,
+        seed=result.seed,
+        mode=result.mode,
+        sample_parameters=result.sample_parameters,
+        version=result.version,
+        parameter_names=tuple(sorted(result.parameters)),
+    )
+
+
+def _slice(result: Result, lo: int, hi: int) -> Result:
+    return Result(
+        scenario=result.scenario,
+        scenario_hash=result.scenario_hash,
+        seed=result.seed,
+        version=result.version,
+        mode=result.mode,
+        sample_parameters=result.sample_parameters,
+        data={k: v[lo:hi] for k, v in result.data.items()},
+        parameters={k: v[lo:hi] for k, v in result.parameters.items()},
+        first_run=result.first_run + lo,
+    )
+
+
+def _parameter_table(parameters: dict[str, NDArray[np.float64]], runs: int) -> pa.Table:
+    """One row per replicate; a dated series' steps as ``name[0]``, ``name[1]``, ..."""
+    columns: dict[str, Any] = {"replicate": np.arange(runs, dtype=np.int32)}
+    for name in sorted(parameters):
+        arr = np.asarray(parameters[name], dtype=np.float64)
+        if arr.ndim == 1:
+            columns[name] = arr
+        elif arr.ndim == 2:
+            for step in range(arr.shape[1]):
+                columns[f"{name}[{step}]"] = np.ascontiguousarray(arr[:, step])
+        else:
+            raise StoreError(f"parameter {name!r} has {arr.ndim} dimensions; expected 1 or 2")
+    return pa.table(columns)
+
+
+def _read_parameters(path: Path) -> dict[str, NDArray[np.float64]]:
+    table = pq.read_table(path)
+    out: dict[str, NDArray[np.float64]] = {}
+    steps: dict[str, list[tuple[int, NDArray[np.float64]]]] = {}
+    for name in table.column_names:
+        if name == "replicate":
+            continue
+        values = table.column(name).to_numpy().astype(np.float64)
+        if name.endswith("]") and "[" in name:
+            base, _, index = name[:-1].rpartition("[")
+            steps.setdefault(base, []).append((int(index), values))
+        else:
+            out[name] = values
+    for base, parts in steps.items():
+        parts.sort(key=lambda p: p[0])
+        out[base] = np.stack([v for _, v in parts], axis=1)
+    return out
+
+
+# ---------------------------------------------------------------------------- quantiles
+@dataclass(frozen=True)
+class Combination:
+    """A sum of cells whose daily quantiles are stored: one series, one entity (or
+    :data:`ALL`) and one category (or :data:`ALL`)."""
+
+    series: str
+    entity: str
+    category: str
+    cells: tuple[Cell, ...]
+
+
+def stored_combinations(channels: Sequence[str], pools: Sequence[str]) -> list[Combination]:
+    """What ``quantiles.parquet`` holds, per series: the grand total, each entity over
+    all categories, each category over all entities, and for ``strength`` every single
+    cell too (strength by channel and state is what reports draw)."""
+    out: list[Combination] = []
+    for name, spec in SERIES.items():
+        every = cells(name, channels, pools)
+        if not every:
+            continue
+        entities = list(dict.fromkeys(c.entity for c in every))
+        out.append(Combination(name, ALL, ALL, tuple(every)))
+        for e in entities:
+            out.append(Combination(name, e, ALL, tuple(c for c in every if c.entity == e)))
+        if spec.category is None:
+            continue
+        for cat in spec.labels:
+            out.append(Combination(name, ALL, cat, tuple(c for c in every if c.category == cat)))
+        if name == "strength":
+            out.extend(Combination(name, c.entity, c.category or ALL, (c,)) for c in every)
+    return out
+
+
+def compute_quantiles(
+    files: Sequence[Path], info: RunInfo, *, progress: Progress | None = None
+) -> pa.Table:
+    """Daily mean and :data:`QUANTILE_LEVELS` across replicates of every
+    :func:`stored_combinations` sum, and for flows of its running total too.
+
+    Totals are summed in float64 in the order :meth:`Result.total` uses, so the values
+    equal :meth:`Result.quantiles`. Combinations are processed in batches whose
+    ``(runs, days)`` totals fit :data:`_QUANTILE_BATCH_BYTES`, one pass over the files
+    per batch, so memory does not grow with the number of combinations.
+    """
+    channels = [c.id for c in info.scenario.channels]
+    pools = [p.id for p in info.scenario.pools]
+    combos = stored_combinations(channels, pools)
+    per = max(info.runs * info.days * 8, 1)
+    batch = max(1, _QUANTILE_BATCH_BYTES // per)
+    frames: list[pd.DataFrame] = []
+    done = 0
+    for lo in range(0, len(combos), batch):
+        chunk = combos[lo : lo + batch]
+        totals = sum_cells(files, [combo.cells for combo in chunk], info.runs, info.days)
+        for combo, total in zip(chunk, totals, strict=True):
+            frames.append(_quantile_frame(combo, total, info, cumulative=False))
+            if combo.series in _FLOWS:
+                np.cumsum(total, axis=1, out=total)
+                frames.append(_quantile_frame(combo, total, info, cumulative=True))
+            done += 1
+            if progress is not None:
+                progress(done, len(combos))
+        del totals
+    table = pd.concat(frames, ignore_index=True)
+    return pa.Table.from_pandas(table, preserve_index=False)
+
+
+def sum_cells(
+    files: Sequence[Path], sums: Sequence[Sequence[Cell]], runs: int, days: int
+) -> list[NDArray[np.float64]]:
+    """For each group of cells in ``sums``, its ``(runs, days)`` float64 total, read one
+    block file at a time (memory: the totals plus one block's columns).
+
+    Cells are added within each entity first, then the entities, the order of
+    :meth:`Result.total`, so that float sums (money) are bit-identical to it.
+    """
+    totals = [np.zeros(runs * days) for _ in sums]
+    columns = list(dict.fromkeys(c.column for group in sums for c in group))
+    row = 0
+    for path in files:
+        table = pq.read_table(path, columns=columns)
+        n = table.num_rows
+        values = {c: table.column(c).to_numpy() for c in columns}
+        for total, group in zip(totals, sums, strict=True):
+            by_entity: dict[str, list[Cell]] = {}
+            for c in group:
+                by_entity.setdefault(c.entity, []).append(c)
+            part = total[row : row + n]
+            for cells_of_entity in by_entity.values():
+                sub = np.zeros(n)
+                for c in cells_of_entity:
+                    sub += values[c.column]
+                part += sub
+        row += n
+        del table, values
+    if row != runs * days:
+        raise StoreError(f"{row} rows of replicates on disk, expected {runs * days}")
+    return [t.reshape(runs, days) for t in totals]
+
+
+def _quantile_frame(
+    combo: Combination, total: NDArray[np.float64], info: RunInfo, *, cumulative: bool
+) -> pd.DataFrame:
+    table = np.quantile(total, QUANTILE_LEVELS, axis=0).T
+    frame = pd.DataFrame(table, columns=[_qcol(q) for q in QUANTILE_LEVELS])
+    frame.insert(0, "mean", total.mean(axis=0))
+    frame.insert(0, "date", info.dates.date)
+    frame.insert(0, "cumulative", cumulative)
+    frame.insert(0, "category", combo.category)
+    frame.insert(0, "entity", combo.entity)
+    frame.insert(0, "series", combo.series)
+    return frame
+
+
+def _qcol(q: float) -> str:
+    return f"q{q:g}"
+
+
+# ------------------------------------------------------------------------------ reading
+class ResultFolder:
+    """Read access to a result folder (``forcegen run --out`` or a stored run).
+
+    Args:
+        path: The folder.
+
+    Raises:
+        StoreError: It is not a finished result folder of a layout this forcegen reads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self.meta: dict[str, Any] = json.loads((self.path / "run.json").read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{self.path} is not a forcegen result folder: {exc}") from None
+        if self.meta.get("format") != FORMAT or self.meta.get("layout") != LAYOUT:
+            raise StoreError(
+                f"{self.path} holds a result of layout {self.meta.get('layout', 1)} "
+                f"(forcegen {self.meta.get('forcegen_version', '?')}); this forcegen reads "
+                f"layout {LAYOUT}: run the scenario again with the same seed to rebuild it"
+            )
+
+    @property
+    def runs(self) -> int:
+        """Number of replicates."""
+        return int(self.meta["runs"])
+
+    @property
+    def days(self) -> int:
+        """Number of simulated days."""
+        return int(self.meta["horizon_days"])
+
+    @property
+    def channels(self) -> list[str]:
+        """Channel ids, in scenario order."""
+        return [str(c) for c in self.meta["channels"]]
+
+    @property
+    def pools(self) -> list[str]:
+        """Pool ids, in scenario order."""
+        return [str(p) for p in self.meta["pools"]]
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        """Simulated days."""
+        return pd.date_range(self.meta["start_date"], periods=self.days)
+
+    def scenario(self) -> Scenario:
+        """The scenario, from its canonical JSON."""
+        return Scenario.model_validate_json(self.meta["scenario_json"])
+
+    def files(self) -> list[Path]:
+        """The replicate files, in block order."""
+        files = sorted((self.path / "replicates").glob("block-*.parquet"))
+        expected = -(-self.runs // BLOCK_SIZE)
+        if len(files) != expected:
+            raise StoreError(
+                f"{self.path}: {len(files)} replicate files, expected {expected}; "
+                "the result is incomplete or damaged"
+            )
+        return files
+
+    def info(self) -> RunInfo:
+        """The ensemble's :class:`~forcegen.results.reduce.RunInfo`."""
+        return RunInfo(
+            scenario=self.scenario(),
+            scenario_hash=str(self.meta["scenario_hash"]),
+            runs=self.runs,
+            seed=int(self.meta["seed"]),
+            mode=str(self.meta["mode"]),
+            sample_parameters=bool(self.meta["sample_parameters"]),
+            version=str(self.meta["forcegen_version"]),
+            parameter_names=tuple(self.meta["parameters"]),
+        )
+
+    def load(self, series: Iterable[str] | None = None) -> Result:
+        """The :class:`Result`, arrays in their original dtypes. With ``series``, only
+        those are read; the others are left out of ``Result.data``."""
+        names = list(SERIES) if series is None else list(series)
+        for name in names:
+            if name not in SERIES:
+                raise UsageError(f"unknown series {name!r}; expected one of {', '.join(SERIES)}")
+        files = self.files()
+        dtypes = self.meta["dtypes"]
+        data = {
+            name: read_series(
+                files,
+                name,
+                self.runs,
+                self.days,
+                self.channels,
+                self.pools,
+                np.dtype(dtypes[name]),
+            )
+            for name in names
+        }
+        return Result(
+            scenario=self.scenario(),
+            scenario_hash=str(self.meta["scenario_hash"]),
+            seed=int(self.meta["seed"]),
+            version=str(self.meta["forcegen_version"]),
+            mode=str(self.meta["mode"]),
+            sample_parameters=bool(self.meta["sample_parameters"]),
+            data=data,
+            parameters=self.parameters(),
+            elapsed_seconds=float(self.meta["elapsed_seconds"]),
+        )
+
+    def parameters(self) -> dict[str, NDArray[np.float64]]:
+        """Sampled parameter values per replicate."""
+        return _read_parameters(self.path / "parameters.parquet")
+
+    def totals(self) -> dict[str, NDArray[np.float64]]:
+        """Per-replicate summary totals (:class:`SummaryTotals` keys)."""
+        table = pq.read_table(self.path / "totals.parquet")
+        return {
+            name: table.column(name).to_numpy().astype(np.float64)
+            for name in table.column_names
+            if name != "replicate"
+        }
+
+    def summary(self, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
+        """Headline numbers, from the stored per-replicate totals (no series read)."""
+        return summary_of(
+            self.totals(),
+            self.scenario(),
+            self.runs,
+            str(self.meta["mode"]),
+            int(self.meta["seed"]),
+            q,
+        )
+
+    def stored_quantiles(self) -> pd.DataFrame:
+        """The whole ``quantiles.parquet`` table: ``series, entity, category,
+        cumulative, date, mean, q0.05 … q0.95`` (``*`` = summed over all)."""
+        table: pd.DataFrame = pq.read_table(self.path / "quantiles.parquet").to_pandas()
+        return table
+
+    def quantiles(
+        self,
+        series: str = "strength",
+        q: Sequence[float] = QUANTILE_LEVELS,
+        *,
+        channels: Iterable[str] | str | None = None,
+        categories: Iterable[str] | str | None = None,
+        cumulative: bool = False,
+    ) -> pd.DataFrame:
+        """As :meth:`Result.quantiles`: one row per date, one column per quantile.
+
+        Read from ``quantiles.parquet`` when the selection is one it holds and the
+        levels are among :data:`QUANTILE_LEVELS`; otherwise computed from the cells
+        needed (only those columns are read).
+        """
+        if series not in SERIES:
+            raise UsageError(f"unknown series {series!r}; expected one of {', '.join(SERIES)}")
+        spec = SERIES[series]
+        levels = [float(x) for x in q]
+        if not levels or any(not 0.0 <= x <= 1.0 for x in levels):
+            raise UsageError(f"quantiles must be between 0 and 1, got {list(q)}")
+        every = cells(series, self.channels, self.pools)
+        entities = list(dict.fromkeys(c.entity for c in every)) or (
+            self.channels if spec.entity == "channel" else self.pools
+        )
+        ent = _pick(entities, channels, spec.entity)
+        if spec.category is None:
+            if categories is not None:
+                raise UsageError(f"series {series!r} has no categories")
+            cat: list[str] | None = None
+        else:
+            cat = _pick(list(spec.labels), categories, spec.category)
+        chosen = [
+            c
+            for c in every
+            if (ent is None or c.entity in ent) and (cat is None or c.category in cat)
+        ]
+        key = _stored_key(ent, cat)
+        if key is not None and all(x in QUANTILE_LEVELS for x in levels):
+            stored = self._stored(series, key, cumulative and series in _FLOWS)
+            if stored is not None and not (cumulative and series not in _FLOWS):
+                frame = stored[[_qcol(x) for x in levels]]
+                frame.columns = pd.Index(levels)
+                return frame
+        (total,) = sum_cells(self.files(), [chosen], self.runs, self.days)
+        if cumulative:
+            np.cumsum(total, axis=1, out=total)
+        table = np.quantile(total, levels, axis=0).T
+        return pd.DataFrame(table, index=self.dates, columns=levels)
+
+    def _stored(self, series: str, key: tuple[str, str], cumulative: bool) -> pd.DataFrame | None:
+        entity, category = key
+        table: pd.DataFrame = pq.read_table(
+            self.path / "quantiles.parquet",
+            filters=[
+                ("series", "=", series),
+                ("entity", "=", entity),
+                ("category", "=", category),
+                ("cumulative", "=", cumulative),
+            ],
+        ).to_pandas()
+        if len(table) != self.days:
+            return None
+        table.index = self.dates
+        return table
+
+
+def _pick(labels: list[str], chosen: Iterable[str] | str | None, what: str) -> list[str] | None:
+    if chosen is None:
+        return None
+    names = [chosen] if isinstance(chosen, str) else [str(c) for c in chosen]
+    missing = [n for n in names if n not in labels]
+    if missing:
+        raise UsageError(f"unknown {what}(s) {missing}; expected one of {labels}")
+    return names
+
+
+def _stored_key(ent: list[str] | None, cat: list[str] | None) -> tuple[str, str] | None:
+    """The (entity, category) row key of a selection, if it is one of a single label or
+    all of them (whether the key is actually stored is checked on read)."""
+    if ent is not None and len(ent) != 1:
+        return None
+    if cat is not None and len(cat) != 1:
+        return None
+    return (ALL if ent is None else ent[0], ALL if cat is None else cat[0])
