@@ -7,6 +7,7 @@ locked store or a bad format raises a :class:`~forcegen.errors.ForcegenError`, w
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,9 @@ from rich.table import Table
 from forcegen.cli import app
 from forcegen.cli.options import StoreOption
 from forcegen.cli.run_cmds import console, summary_table
-from forcegen.results.store import DEFAULT_PATH, EXPORT_FORMATS, RunInfo, Store
+from forcegen.results.export import FORMATS, Filters, export_run
+from forcegen.results.result import DEFAULT_MAX_ROWS
+from forcegen.results.store import DEFAULT_PATH, RunInfo, Store
 from forcegen.scenario.evidence import evidence_status_line
 
 __all__ = ["delete", "export", "runs", "show"]
@@ -60,11 +63,11 @@ def show(run: RunArgument, store: StoreOption = DEFAULT_PATH) -> None:
     """Show a stored run: its provenance and summary (strength, recruits, losses, cost)."""
     st = Store(store)
     info = st.info(run)
-    result = st.load(info.run_id)
+    folder = st.folder(info.run_id)
     for line in provenance_lines(info):
         console.print(line, markup=False)
-    console.print(summary_table(result.summary()))
-    console.print(evidence_status_line(result.scenario), markup=False)
+    console.print(summary_table(folder.summary()))
+    console.print(evidence_status_line(folder.scenario()), markup=False)
 
 
 def provenance_lines(info: RunInfo) -> list[str]:
@@ -79,22 +82,96 @@ def provenance_lines(info: RunInfo) -> list[str]:
     ]
 
 
+class What(StrEnum):
+    """What ``forcegen export`` writes (see :mod:`forcegen.results.export`)."""
+
+    quantiles = "quantiles"
+    summary = "summary"
+    replicates = "replicates"
+
+
+class Every(StrEnum):
+    """Periods ``forcegen export`` resamples days to."""
+
+    day = "day"
+    week = "week"
+    month = "month"
+
+
 @app.command()
 def export(
     run: RunArgument,
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    what: Annotated[
+        What,
+        typer.Option(
+            help="quantiles: bands across replicates per series, channel and category "
+            "(the default: small, and what most readers want); summary: the headline "
+            "numbers; replicates: every replicate's numbers (tidy rows; arrays in netCDF)."
+        ),
+    ] = What.quantiles,
+    series: Annotated[
+        list[str] | None,
+        typer.Option("--series", help="Only this series (repeat for several).", show_default="all"),
+    ] = None,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            help="Only this channel or pool (repeat for several); '*' rows sum the chosen ones.",
+            show_default="all",
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (inclusive)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (inclusive).")
+    ] = None,
+    every: Annotated[
+        Every,
+        typer.Option(
+            help="Resample: stocks (strength, pool) at each period's last day, flows summed; "
+            "periods are labelled by their last simulated day."
+        ),
+    ] = Every.day,
     fmt: Annotated[
         str | None,
         typer.Option(
             "--format",
-            metavar="|".join(EXPORT_FORMATS),
-            help="File format; taken from the suffix of --out (.parquet, .csv, .nc) if omitted.",
+            metavar="|".join(FORMATS),
+            help="File format; from the suffix of --out (.csv, .parquet, .nc, .json) if omitted.",
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace --out even if it is not a file forcegen wrote.")
+    ] = False,
+    max_rows: Annotated[
+        int,
+        typer.Option(min=0, help="Refuse replicates exports of more rows than this; 0: no bound."),
+    ] = DEFAULT_MAX_ROWS,
     store: StoreOption = DEFAULT_PATH,
 ) -> None:
-    """Export a stored run: tidy rows (parquet, csv) or labelled arrays (netcdf)."""
-    path = Store(store).export(run, out, fmt)
+    """Export a stored run: quantile bands (default), the summary, or replicates, as CSV,
+    Parquet, netCDF or JSON, with the run's provenance (docs/store.md)."""
+    filters = Filters(
+        series=None if not series else tuple(series),
+        channels=None if not channel else tuple(channel),
+        start=start,
+        end=end,
+        every=every.value,
+    )
+    path = export_run(
+        Store(store),
+        run,
+        out,
+        what=what.value,
+        filters=filters,
+        fmt=fmt,
+        force=force,
+        max_rows=max_rows or None,
+    )
     console.print(f"wrote {path}")
 
 

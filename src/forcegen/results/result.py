@@ -166,13 +166,15 @@ def check_rows(rows: int, max_rows: int | None, what: str, filters: str) -> None
     """Refuse with :class:`UsageError` when ``rows`` exceeds ``max_rows`` (None: no
     bound); the message gives the count, its memory and the ``filters`` to use."""
     if max_rows is not None and rows > max_rows:
-        gigabytes = rows * _BYTES_PER_ROW / 1e9
+        size = rows * _BYTES_PER_ROW
+        memory = f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.0f} MB"
         raise UsageError(
-            f"{what} would make {rows:,} rows (about {gigabytes:,.1f} GB), more than the "
+            f"{what} would make {rows:,} rows (about {memory} in memory), more than the "
             f"{max_rows:,} allowed; select fewer with {filters}"
         )
 
 
+# Bytes of one tidy row in memory (see DEFAULT_MAX_ROWS), for the refusal's message.
 _BYTES_PER_ROW = 30
 
 
