@@ -64,12 +64,21 @@ def check_against(result: Result, got: list[Reducer]) -> None:
 
 
 def test_streamed_in_this_process_equals_in_memory(reference: Result, scenario: Scenario) -> None:
-    calls: list[int] = []
+    calls: list[tuple[int, int]] = []
     got = run_reduced(
-        Sim(scenario, runs=RUNS, seed=SEED), reducers(), lambda done, _: calls.append(done)
+        Sim(scenario, runs=RUNS, seed=SEED),
+        reducers(),
+        lambda done, total: calls.append((done, total)),
     )
     check_against(reference, got)
-    assert calls == [1, 2, 3]
+    # in this process progress is reported in replicates as days are simulated:
+    # never backwards, through every block, ending at the total
+    done = [d for d, _ in calls]
+    assert done == sorted(done)
+    assert {t for _, t in calls} == {RUNS}
+    assert {128, 256, RUNS} <= set(done)
+    assert 0 < done[len(done) // 6] < 128  # within the first block, not only after it
+    assert done[-1] == RUNS
 
 
 @pytest.mark.parametrize("chunk", [1, 2])

@@ -4,6 +4,7 @@ writing one store take turns."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -12,29 +13,28 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pytest
 from store_support import assert_same_result, big_result, tiny_result
 
-import forcegen.results.store as store_mod
+import forcegen.results.folder as folder_mod
 from forcegen.errors import StoreError
-from forcegen.results.result import SERIES
 from forcegen.results.store import Store
 
 HERE = Path(__file__).resolve().parent
 
 
-def _orphans(path: Path) -> dict[str, int]:
-    """Rows of each table that belong to no run in ``runs`` (must all be zero)."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        return {
-            table: con.execute(
-                f'SELECT count(*) FROM "{table}" WHERE run_id NOT IN (SELECT run_id FROM runs)'
-            ).fetchall()[0][0]
-            for table in ("parameters", *SERIES)
-        }
+def _orphans(store: Store) -> set[str]:
+    """Run folders no ``runs`` row points to, and rows without a complete folder (after
+    a write, which removes leftovers, both must be empty)."""
+    with duckdb.connect(str(store.path), read_only=True) as con:
+        rows = {str(r[0]) for r in con.execute("SELECT run_id FROM runs").fetchall()}
+    folders = {p.name for p in store.runs_dir.iterdir()}
+    complete = {f for f in folders if (store.runs_dir / f / "run.json").exists()}
+    return (folders - rows) | (rows - complete)
 
 
 def _store_with_two_runs(path: Path) -> tuple[Store, list[str]]:
@@ -47,26 +47,31 @@ def _assert_intact(store: Store, ids: list[str]) -> None:
     assert store.run_ids() == ids
     assert_same_result(store.load(ids[0]), tiny_result(seed=3))
     assert_same_result(store.load(ids[1]), tiny_result(seed=4))
-    assert not any(_orphans(store.path).values())
+
+
+def _assert_no_leftovers_after_a_write(store: Store, ids: list[str]) -> None:
+    new = store.save(tiny_result(seed=5))
+    assert store.run_ids() == [*ids, new]
+    assert not _orphans(store)
+    assert sorted(p.name for p in store.runs_dir.iterdir()) == sorted([*ids, new])
 
 
 # ------------------------------------------------------------------ exception mid-write
-def _fail_after_first_chunk(
+def _fail_after_first_block(
     monkeypatch: pytest.MonkeyPatch, exc: BaseException
 ) -> Callable[[], int]:
-    """Make saves write in many small chunks and raise ``exc`` after the first one."""
-    monkeypatch.setattr(store_mod, "_CHUNK_ROWS", 5_000)
-    original = store_mod._write_chunk
+    """Make saves raise ``exc`` when writing their second block of replicates."""
+    original = folder_mod.write_block
     calls = 0
 
-    def failing(con: duckdb.DuckDBPyConnection, table: str, chunk: pa.Table) -> None:
+    def failing(table: pa.Table, path: Any) -> None:
         nonlocal calls
         calls += 1
         if calls > 1:
             raise exc
-        original(con, table, chunk)
+        original(table, path)
 
-    monkeypatch.setattr(store_mod, "_write_chunk", failing)
+    monkeypatch.setattr(folder_mod, "write_block", failing)
     return lambda: calls
 
 
@@ -75,8 +80,8 @@ def _fail_after_first_chunk(
     [
         (RuntimeError("boom"), RuntimeError),
         (KeyboardInterrupt(), KeyboardInterrupt),
-        # what DuckDB raises when the disk is full: reported as a StoreError
-        (duckdb.IOException("No space left on device"), StoreError),
+        # what writing a file raises when the disk is full: reported as a StoreError
+        (OSError(errno.ENOSPC, "No space left on device"), StoreError),
     ],
 )
 def test_exception_mid_write_leaves_no_partial_run(
@@ -86,18 +91,18 @@ def test_exception_mid_write_leaves_no_partial_run(
     expected: type[BaseException],
 ) -> None:
     store, ids = _store_with_two_runs(tmp_path / "runs.duckdb")
-    calls = _fail_after_first_chunk(monkeypatch, exc)
+    calls = _fail_after_first_block(monkeypatch, exc)
     with pytest.raises(expected) as err:
-        store.save(big_result(100), label="doomed")
-    assert calls() == 2  # it did write a chunk before failing
+        store.save(big_result(300), label="doomed")
+    assert calls() == 2  # it did write a block before failing
     if expected is StoreError:
         assert "No space left on device" in str(err.value)
         assert "nothing was stored" in str(err.value)
     monkeypatch.undo()
     _assert_intact(store, ids)
+    assert not _orphans(store)
     # and the store still takes new runs
-    new = store.save(tiny_result(seed=5))
-    assert store.run_ids() == [*ids, new]
+    _assert_no_leftovers_after_a_write(store, ids)
 
 
 # -------------------------------------------------------------------- SIGKILL mid-write
@@ -105,21 +110,21 @@ KILLED_CHILD = """
 import sys, time
 sys.path.insert(0, {here!r})
 from store_support import big_result
+import forcegen.results.folder as folder_mod
 import forcegen.results.store as store_mod
 
-store_mod._CHUNK_ROWS = 50_000
-original = store_mod._write_chunk
+original = folder_mod.write_block
 calls = 0
 
-def write_then_stall(con, table, chunk):
+def write_then_stall(table, path):
     global calls
-    original(con, table, chunk)
+    original(table, path)
     calls += 1
-    if calls == 60:  # ~400,000 rows written inside the transaction
+    if calls == 2:  # two of four blocks written into the staging folder
         open({marker!r}, "w").write("writing")
         time.sleep(120)
 
-store_mod._write_chunk = write_then_stall
+folder_mod.write_block = write_then_stall
 result = big_result(400)
 store_mod.Store({path!r}).save(result, label="killed")
 print("finished: the test did not kill the save in time")
@@ -149,9 +154,38 @@ def test_killed_process_mid_write_leaves_no_partial_run(tmp_path: Path) -> None:
             child.wait()
     assert child.returncode == -signal.SIGKILL
     _assert_intact(store, ids)
-    new = store.save(tiny_result(seed=5))
-    assert store.run_ids() == [*ids, new]
-    assert_same_result(store.load(new), tiny_result(seed=5))
+    # the killed save's staging folder is there, invisible to readers...
+    assert any(p.name.startswith(".staging-") for p in store.runs_dir.iterdir())
+    # ...and the next write removes it
+    _assert_no_leftovers_after_a_write(store, ids)
+
+
+BETWEEN_RENAME_AND_COMMIT_CHILD = """
+import os, signal, sys
+sys.path.insert(0, {here!r})
+import forcegen.results.store as store_mod
+from store_support import tiny_result
+
+real_replace = os.replace
+
+def replace_then_die(src, dst):
+    real_replace(src, dst)
+    if os.path.basename(os.path.dirname(str(dst))).endswith(".runs"):
+        os.kill(os.getpid(), signal.SIGKILL)  # the folder is in place, COMMIT not run
+
+store_mod.os.replace = replace_then_die
+store_mod.Store({path!r}).save(tiny_result(seed=6), label="never committed")
+"""
+
+
+def test_killed_between_rename_and_commit_leaves_no_run(tmp_path: Path) -> None:
+    store, ids = _store_with_two_runs(tmp_path / "runs.duckdb")
+    code = BETWEEN_RENAME_AND_COMMIT_CHILD.format(here=str(HERE), path=str(store.path))
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    _assert_intact(store, ids)
+    assert len(_orphans(store)) == 1  # a complete folder without a row...
+    _assert_no_leftovers_after_a_write(store, ids)  # ...removed by the next write
 
 
 COMMITTED_CHILD = """
@@ -239,7 +273,7 @@ def test_two_processes_saving_into_one_store(tmp_path: Path) -> None:
     for seed, run_id in saved.items():
         assert store.info(run_id).label == f"seed-{seed}"
         assert_same_result(store.load(run_id), tiny_result(runs=12, seed=seed), same_run=False)
-    assert not any(_orphans(path).values())
+    assert not _orphans(store)
 
 
 LOCKER_CHILD = """

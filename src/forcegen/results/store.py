@@ -263,7 +263,13 @@ class Store:
         _scenario_json(result)
         _check_shapes(result)
         with self.staging() as folder:
-            write_result_folder(result, folder, scenario_text=scenario_text, progress=progress)
+            try:
+                write_result_folder(result, folder, scenario_text=scenario_text, progress=progress)
+            except OSError as exc:
+                raise StoreError(
+                    f"could not save the run to store {self.path}: {exc.strerror or exc}; "
+                    "nothing was stored and earlier runs are unchanged"
+                ) from exc
             return self.register(folder, label)
 
     @contextmanager
