@@ -19,12 +19,13 @@ from rich.table import Table
 from forcegen.cli import app, stdout_console
 from forcegen.cli.options import StoreOption, WorkersOption
 from forcegen.errors import UsageError
+from forcegen.results.outputs import check_file_target, looks_like_forcegen_figure
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH
 from forcegen.scenario.load import list_builtin
 from forcegen.sim import Sim
 
-__all__ = ["ask", "compare_cmd", "load_or_simulate", "plot", "report", "solve"]
+__all__ = ["ForceOption", "ask", "compare_cmd", "load_or_simulate", "plot", "report", "solve"]
 
 console = stdout_console
 err = Console(stderr=True, highlight=False)
@@ -43,6 +44,13 @@ Runs = Annotated[
     int, typer.Option(min=1, help="Replicates, when a scenario is simulated.", show_default=True)
 ]
 Seed = Annotated[int, typer.Option(min=0, help="Random seed, when a scenario is simulated.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Replace an existing file even if forcegen did not write it."),
+]
+"""``--force`` of every command that writes files (report, plot, compare, demo,
+sensitivity, calibrate, ensemble): without it an existing file that is not forcegen's
+output is refused (exit 2) rather than replaced."""
 
 
 # ------------------------------------------------------------------- shared helpers
@@ -129,16 +137,19 @@ def report(
         ),
     ] = None,
     workers: WorkersOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write a self-contained HTML report: answers, figures, parameters, evidence."""
-    from forcegen.report.html import write_report
+    from forcegen.report.html import is_report, write_report
 
+    # Before simulating: a refusal after the simulation would waste the user's wait.
+    check_file_target(out, force=force, recognise=is_report)
     result, run_id = load_or_simulate(source, runs=runs, seed=seed, store=store, workers=workers)
     others = [
         load_or_simulate(o, runs=runs, seed=result.seed, store=store, workers=workers)[0]
         for o in compare_with or []
     ]
-    path = write_report(result, out, store_run_id=run_id, comparison=others or None)
+    path = write_report(result, out, store_run_id=run_id, comparison=others or None, force=force)
     console.print(f"wrote {path}")
 
 
@@ -159,6 +170,7 @@ def plot(
         str | None, typer.Option(help="For --kind cost: report in this currency.")
     ] = None,
     workers: WorkersOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Draw one figure of a result and save it."""
     from forcegen.report import figures
@@ -169,12 +181,13 @@ def plot(
         )
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise typer.BadParameter("expected a .png, .svg or .pdf file", param_hint="--out")
+    check_file_target(out, force=force, recognise=looks_like_forcegen_figure)
     result, _ = load_or_simulate(source, runs=runs, seed=seed, store=store, workers=workers)
     if kind == "cost" and currency is not None:
         fig = figures.cost_chart(result, convert_to=currency)
     else:
         fig = figures.FIGURES[kind](result)
-    console.print(f"wrote {figures.save_figure(fig, out)}")
+    console.print(f"wrote {figures.save_figure(fig, out, force=force)}")
 
 
 # ------------------------------------------------------------------------ compare
@@ -194,12 +207,16 @@ def compare_cmd(
         Path | None, typer.Option("--out", "-o", help="Also write an HTML report of the first.")
     ] = None,
     workers: WorkersOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Compare scenarios with the same seed: paired differences and changed inputs."""
     from forcegen.analysis.compare import compare
+    from forcegen.report.html import is_report, write_report
 
     if len(sources) < 2:
         raise typer.BadParameter("give at least two scenarios or runs")
+    if out is not None:
+        check_file_target(out, force=force, recognise=is_report)
     results = [
         load_or_simulate(s, runs=runs, seed=seed, store=store, workers=workers)[0] for s in sources
     ]
@@ -237,9 +254,8 @@ def compare_cmd(
         for line in pair.structure:
             console.print(f"  {line}", markup=False)
     if out is not None:
-        from forcegen.report.html import write_report
-
-        console.print(f"wrote {write_report(results[0], out, comparison=results[1:])}")
+        path = write_report(results[0], out, comparison=results[1:], force=force)
+        console.print(f"wrote {path}")
 
 
 # -------------------------------------------------------------------------- solve

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 from forcegen.analysis.answers import costs as compute_costs
 from forcegen.analysis.answers import time_below
 from forcegen.errors import UsageError
+from forcegen.results.outputs import figure_metadata, write_figure
 from forcegen.results.result import Result
 from forcegen.scenario.evidence import WEAK_STATUSES, evidence_table
 from forcegen.scenario.model import EXIT_CAUSES
@@ -626,23 +627,20 @@ def _money_scale(peak: float) -> tuple[float, str]:
 
 
 # ---------------------------------------------------------------------- output
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150, force: bool = False) -> Path:
     """Write ``fig`` to ``path``; the format follows the suffix (``.png``, ``.svg``,
     ``.pdf``). Missing parent folders are created. Returns the path.
 
+    The file is written whole or not at all, and an existing file is replaced only
+    when it is a forcegen figure or ``force`` is true
+    (:func:`~forcegen.results.outputs.write_figure`).
+
     Raises:
         UsageError: Another suffix.
+        OutputError: The target may not or cannot be written.
     """
-    out = Path(path)
-    fmt = out.suffix.lower().lstrip(".")
-    if fmt not in ("png", "svg", "pdf"):
-        raise UsageError(
-            f"cannot save a figure as {out.suffix or 'no suffix'}: use .png, .svg or .pdf"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
     with figure_style():
-        fig.savefig(out, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-    return out
+        return write_figure(fig, path, dpi=dpi, force=force)
 
 
 def figure_to_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 110) -> bytes:
@@ -654,14 +652,9 @@ def figure_to_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 110) -> bytes:
 
 
 def _metadata(fmt: str) -> dict[str, Any] | None:
-    # Fixed metadata keeps outputs byte-stable across runs (no creation dates).
-    if fmt == "png":
-        return {"Software": "forcegen"}
-    if fmt == "svg":
-        return {"Date": None}
-    if fmt == "pdf":
-        return {"CreationDate": None, "Creator": "forcegen"}
-    return None
+    # One definition for every figure forcegen writes: it names forcegen in the file
+    # (so a re-run recognises it) and fixes the dates (byte-stable outputs).
+    return figure_metadata(fmt)
 
 
 FIGURES: dict[str, Callable[[Result], Figure]] = {

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen._version import __version__
 from forcegen.analysis.answers import (
     Costs,
     costs,
@@ -50,6 +51,7 @@ from forcegen.analysis.answers import (
 from forcegen.analysis.compare import Comparison, compare
 from forcegen.errors import UsageError
 from forcegen.report import figures as figs
+from forcegen.results.outputs import atomic_file, has_marker
 from forcegen.results.result import Result
 from forcegen.results.summary import Band, Summary
 from forcegen.scenario.evidence import WEAK_STATUSES, Basis, EvidenceTable, evidence_table
@@ -59,7 +61,21 @@ from forcegen.scenario.walk import iter_params
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["HeadlineBasis", "headline_bases", "render_report", "write_report"]
+__all__ = [
+    "GENERATOR",
+    "HeadlineBasis",
+    "headline_bases",
+    "is_report",
+    "render_report",
+    "write_report",
+]
+
+GENERATOR = f'<meta name="generator" content="forcegen {__version__}">'
+"""The tag that marks a report as forcegen's (so a re-run may replace it)."""
+
+is_report = has_marker(b'<meta name="generator" content="forcegen', b"<title>forcegen report")
+"""Whether an existing file is a forcegen report: the generator tag, or the title that
+reports written before the tag existed begin with."""
 
 WEAK_MARK = "⚠ rests on unverified reports / assumptions"
 """Text of the marker on headline numbers resting on weak inputs."""
@@ -458,8 +474,13 @@ def write_report(
     store_run_id: str | None = None,
     comparison: Comparison | Sequence[Result] | None = None,
     thresholds: Sequence[float] = (0.75, 0.5),
+    force: bool = False,
 ) -> Path:
     """Write the self-contained HTML report of ``result`` to ``path``.
+
+    The file is written whole or not at all (:func:`~forcegen.results.outputs.atomic_file`);
+    an existing file is replaced only when it is a forcegen report (:data:`is_report`)
+    or ``force`` is true.
 
     Args:
         result: The ensemble to report.
@@ -469,18 +490,23 @@ def write_report(
             and overlaid in a figure), or a ready :class:`Comparison` (tables only).
         thresholds: Fractions of the median initial deployed strength for the hold
             probabilities and times below (e.g. 0.75 and 0.5).
+        force: Replace an existing file even if forcegen did not write it.
 
     Returns:
         The path written.
+
+    Raises:
+        OutputError: ``path`` is a folder, not forcegen's (without ``force``), or the
+            operating system refused the write (full disk, permissions).
     """
     if any(not 0 < f < 10 for f in thresholds):
         raise UsageError("thresholds are fractions of the initial deployed strength, e.g. 0.75")
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     text = render_report(
         result, store_run_id=store_run_id, comparison=comparison, thresholds=thresholds
     )
-    out.write_text(text, encoding="utf-8")
+    with atomic_file(out, force=force, recognise=is_report) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out
 
 
@@ -540,6 +566,7 @@ def _head(sc: Scenario) -> str:
     title = f"forcegen report — {sc.title or sc.name}"
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"{GENERATOR}"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
     )
