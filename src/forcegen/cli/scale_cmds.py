@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 
@@ -31,15 +32,26 @@ from forcegen.cli.options import (
     WorkersOption,
 )
 from forcegen.cli.progress import progress_bar
+from forcegen.cli.report_cmds import ForceOption
 from forcegen.cli.run_cmds import summary_table
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
+from forcegen.results.outputs import atomic_file, check_file_target, csv_header, csv_header_is
 from forcegen.results.reduce import Reducer, StrengthQuantiles, SummaryTotals
 from forcegen.sim import Sim
 
-__all__ = ["Keep", "ensemble"]
+__all__ = ["QUANTILES", "Keep", "ensemble"]
 
 console = Console(highlight=False)
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""Quantiles written by ``--quantiles-out`` (columns after ``date``)."""
+
+# The first line of a --quantiles-out file: how an earlier one is recognised (a CSV
+# has no other mark of being forcegen's).
+_QUANTILES_HEADER = csv_header(
+    pd.DataFrame(columns=[float(q) for q in QUANTILES]).rename_axis("date"), index=True
+)
 
 
 class Keep(StrEnum):
@@ -73,6 +85,7 @@ def ensemble(
     scheduler: SchedulerOption = None,
     chunk: Annotated[int, typer.Option(min=1, help="Blocks of 128 replicates per Dask task.")] = 1,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Simulate a large ensemble in bounded memory and print its summary."""
     from forcegen.distributed import run_reduced
@@ -81,6 +94,10 @@ def ensemble(
         raise typer.BadParameter("expected 'stochastic' or 'mean-field'", param_hint="--mode")
     if quantiles_out is not None and keep is not Keep.strength:
         raise UsageError("--quantiles-out needs --keep strength")
+    recognise = csv_header_is(_QUANTILES_HEADER)
+    if quantiles_out is not None:
+        # Before simulating: a refusal after a long ensemble would waste it.
+        check_file_target(quantiles_out, force=force, recognise=recognise)
     chosen: Mode = "stochastic" if mode == "stochastic" else "mean-field"
     sim = Sim(
         scenario,
@@ -105,10 +122,10 @@ def ensemble(
         f"peak memory of this process {_peak_rss_mb():,.0f} MB"
     )
     if quantiles_out is not None:
-        table = strength.quantiles()
+        table = strength.quantiles(QUANTILES)
         table.index.name = "date"
-        quantiles_out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(quantiles_out)
+        with atomic_file(quantiles_out, force=force, recognise=recognise) as tmp:
+            table.to_csv(tmp)
         console.print(f"wrote {quantiles_out}")
 
 
