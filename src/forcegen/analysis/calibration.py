@@ -42,7 +42,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -64,7 +64,17 @@ from forcegen.analysis.sensitivity import (
 from forcegen.engine.simulate import Mode
 from forcegen.engine.step import COST_KINDS, INFLOW_KINDS
 from forcegen.engine.streams import BLOCK_SIZE
-from forcegen.errors import Problem, ScenarioError, UsageError
+from forcegen.errors import OutputError, Problem, ScenarioError, UsageError
+from forcegen.results.outputs import (
+    Recognise,
+    atomic_file,
+    check_file_target,
+    csv_header_is,
+    figure_metadata,
+    has_marker,
+    looks_like_forcegen_figure,
+    write_figure,
+)
 from forcegen.results.result import Result
 from forcegen.scenario.model import EXIT_CAUSES, STATES, Scenario
 from forcegen.scenario.params import Distribution
@@ -75,16 +85,21 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "FIT_COLUMNS",
     "OBSERVED_COLUMNS",
     "OBSERVED_SERIES",
+    "SUMMARY_COLUMNS",
     "CalibrationResult",
     "ObservationModel",
     "ObservedData",
     "ObservedRow",
     "SyntheticSeries",
     "calibrate",
+    "calibrated_name",
+    "check_outputs",
     "fit_truncated_normal",
     "load_observed",
+    "output_files",
     "screen_parameters",
     "synthetic_observations",
     "write_observed",
@@ -946,7 +961,7 @@ class CalibrationResult:
     @property
     def name(self) -> str:
         """Name of the calibrated scenario: ``<scenario>-calibrated``."""
-        return f"{self.scenario.name[:53]}-calibrated"
+        return calibrated_name(self.scenario.name)
 
     # -- calibrated scenario -----------------------------------------------------------
     def scenario_document(self) -> dict[str, Any]:
@@ -1022,10 +1037,16 @@ class CalibrationResult:
         )
         return header + body
 
-    def write_scenario(self, path: str | Path) -> Path:
-        """Write :meth:`to_yaml` to ``path``; returns it."""
+    def write_scenario(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write :meth:`to_yaml` to ``path``, whole or not at all; returns it.
+
+        An existing file is replaced only when it is a calibrated scenario forcegen
+        wrote (its header comment) or ``force`` is true; else :class:`OutputError`.
+        """
         target = Path(path)
-        target.write_text(self.to_yaml(), encoding="utf-8")
+        text = self.to_yaml()
+        with atomic_file(target, force=force, recognise=_is_calibrated_yaml) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         return target
 
     def calibrated_scenario(self) -> Scenario:
@@ -1035,34 +1056,114 @@ class CalibrationResult:
         return load_scenario_text(self.to_yaml(), f"<{self.name}>")
 
     # -- figures -----------------------------------------------------------------------
-    def posterior_figure(self, path: str | Path | None = None) -> Figure:
+    def posterior_figure(self, path: str | Path | None = None, *, force: bool = False) -> Figure:
         """Prior and posterior density of each calibrated parameter and factor, with the
-        fitted distribution written to the scenario (dashed)."""
-        return _posterior_figure(self, path)
+        fitted distribution written to the scenario (dashed). Saved to ``path`` (PNG,
+        SVG or PDF by suffix; an existing file only if forcegen's, or ``force``)."""
+        return _posterior_figure(self, path, force)
 
-    def fit_figure(self, path: str | Path | None = None) -> Figure:
+    def fit_figure(self, path: str | Path | None = None, *, force: bool = False) -> Figure:
         """Each observed series: posterior predictive median and 50 %/90 % bands of the
-        observable (factor applied) by day, and the observations with their intervals."""
-        return _fit_figure(self, path)
+        observable (factor applied) by day, and the observations with their intervals.
+        Saved to ``path`` as :meth:`posterior_figure` is."""
+        return _fit_figure(self, path, force)
 
-    def write(self, out: str | Path) -> dict[str, Path]:
+    def write(self, out: str | Path, *, force: bool = False) -> dict[str, Path]:
         """Write the calibrated scenario, the summaries and both figures into folder
         ``out`` (created if needed): ``<name>.yaml``, ``<name>-posterior.csv``,
-        ``<name>-fit.csv``, ``<name>-posterior.png``, ``<name>-fit.png``."""
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "scenario": self.write_scenario(folder / f"{self.name}.yaml"),
-            "summary": folder / f"{self.name}-posterior.csv",
-            "fit": folder / f"{self.name}-fit.csv",
-            "posterior_figure": folder / f"{self.name}-posterior.png",
-            "fit_figure": folder / f"{self.name}-fit.png",
-        }
-        self.summary.to_csv(paths["summary"], index=False)
-        self.fit.to_csv(paths["fit"], index=False)
-        self.posterior_figure(paths["posterior_figure"])
-        self.fit_figure(paths["fit_figure"])
-        return paths
+        ``<name>-fit.csv``, ``<name>-posterior.png``, ``<name>-fit.png``.
+
+        Other files in ``out`` are left alone. An existing file of one of those names
+        is replaced only when forcegen wrote it (or ``force``): otherwise
+        :class:`OutputError` before anything is written. The five files are replaced
+        together at the end: a failure (full disk, Ctrl-C) while writing them leaves
+        every earlier file as it was.
+        """
+        files = output_files(out, self.name)
+        check_outputs(out, self.scenario.name, force=force)
+        text = self.to_yaml()
+        figures = {"posterior_figure": self.posterior_figure(), "fit_figure": self.fit_figure()}
+        with ExitStack() as stack:
+            tmp = {
+                what: stack.enter_context(atomic_file(path, force=force, recognise=recognise))
+                for what, (path, recognise) in files.items()
+            }
+            tmp["scenario"].write_text(text, encoding="utf-8")
+            self.summary.to_csv(tmp["summary"], index=False)
+            self.fit.to_csv(tmp["fit"], index=False)
+            for what, fig in figures.items():
+                fig.savefig(tmp[what], format="png", dpi=110, metadata=figure_metadata("png"))
+        return {what: path for what, (path, _) in files.items()}
+
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "parameter",
+    "step",
+    "unit",
+    "prior",
+    "prior_mean",
+    "prior_q05",
+    "prior_q95",
+    "post_mean",
+    "post_median",
+    "post_q05",
+    "post_q95",
+    "shrinkage",
+    "fitted",
+    "fit_ks",
+    "evidence",
+)
+"""Columns of :attr:`CalibrationResult.summary` (and of ``<name>-posterior.csv``)."""
+
+FIT_COLUMNS: tuple[str, ...] = (
+    "line",
+    "date",
+    "group",
+    "model",
+    "observed",
+    "low",
+    "high",
+    "pred_median",
+    "pred_q05",
+    "pred_q95",
+    "inside",
+    "source",
+)
+"""Columns of :attr:`CalibrationResult.fit` (and of ``<name>-fit.csv``)."""
+
+_is_calibrated_yaml = has_marker(b"generated by `forcegen calibrate`")
+
+
+def calibrated_name(scenario_name: str) -> str:
+    """Name of the calibrated scenario of ``scenario_name``: ``<scenario>-calibrated``
+    (the scenario's name shortened so the result is a valid name)."""
+    return f"{scenario_name[:53]}-calibrated"
+
+
+def output_files(out: str | Path, name: str) -> dict[str, tuple[Path, Recognise]]:
+    """The files :meth:`CalibrationResult.write` writes into folder ``out`` for the
+    calibrated scenario ``name``, each with how an earlier one of forcegen's is
+    recognised: the scenario's header comment, the CSV tables' header line (they
+    carry no other mark), the figures' metadata."""
+    folder = Path(out)
+    return {
+        "scenario": (folder / f"{name}.yaml", _is_calibrated_yaml),
+        "summary": (folder / f"{name}-posterior.csv", csv_header_is(",".join(SUMMARY_COLUMNS))),
+        "fit": (folder / f"{name}-fit.csv", csv_header_is(",".join(FIT_COLUMNS))),
+        "posterior_figure": (folder / f"{name}-posterior.png", looks_like_forcegen_figure),
+        "fit_figure": (folder / f"{name}-fit.png", looks_like_forcegen_figure),
+    }
+
+
+def check_outputs(out: str | Path, scenario_name: str, *, force: bool = False) -> None:
+    """Refuse (:class:`OutputError`) before calibrating when :meth:`CalibrationResult.write`
+    could not write into ``out``: a file there of one of its names that forcegen did
+    not write (unless ``force``), a folder of such a name, or ``out`` being a file."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write into {folder}: it is a file, not a folder")
+    for path, recognise in output_files(folder, calibrated_name(scenario_name)).values():
+        check_file_target(path, force=force, recognise=recognise)
 
 
 def _node(doc: dict[str, Any], path: tuple[str | int, ...]) -> dict[str, Any]:
@@ -1169,13 +1270,28 @@ def synthetic_observations(
     return pd.DataFrame(rows, columns=list(OBSERVED_COLUMNS))
 
 
-def write_observed(frame: pd.DataFrame, path: str | Path, comment: str = "") -> Path:
+def write_observed(
+    frame: pd.DataFrame, path: str | Path, comment: str = "", *, force: bool = False
+) -> Path:
     """Write observations (CSV columns) to ``path``, with ``comment`` lines first
-    (each prefixed ``# ``)."""
+    (each prefixed ``# ``), whole or not at all.
+
+    An existing file is replaced only with ``force=True``: observations forcegen
+    synthesised have the very columns of real ones, so nothing in the file tells
+    whether it is a user's data (which must not be lost) or an earlier output.
+    """
     target = Path(path)
+    if not force and target.exists() and not target.is_dir():
+        raise OutputError(
+            f"refusing to replace {target}: an observed-data file written by forcegen "
+            "cannot be told from one with real observations; choose another name, "
+            "remove it yourself, or pass force=True"
+        )
     lines = [f"# {line}".rstrip() for line in comment.splitlines()]
     body = frame.to_csv(index=False, lineterminator="\n")
-    target.write_text("\n".join([*lines, body]) if lines else body, encoding="utf-8")
+    # force: the refusal is decided above; atomic_file still refuses a folder.
+    with atomic_file(target, force=True) as tmp:
+        tmp.write_text("\n".join([*lines, body]) if lines else body, encoding="utf-8")
     return target
 
 
@@ -1684,7 +1800,9 @@ def _predictive(
 
 
 # --------------------------------------------------------------------------- figures
-def _posterior_figure(result: CalibrationResult, path: str | Path | None) -> Figure:
+def _posterior_figure(
+    result: CalibrationResult, path: str | Path | None, force: bool = False
+) -> Figure:
     from matplotlib.figure import Figure
 
     refs = resolve_parameters(result.scenario, result.parameters)
@@ -1751,11 +1869,11 @@ def _posterior_figure(result: CalibrationResult, path: str | Path | None) -> Fig
         fontsize=10,
     )
     if path is not None:
-        fig.savefig(Path(path), dpi=110)
+        write_figure(fig, path, dpi=110, force=force)
     return fig
 
 
-def _fit_figure(result: CalibrationResult, path: str | Path | None) -> Figure:
+def _fit_figure(result: CalibrationResult, path: str | Path | None, force: bool = False) -> Figure:
     from matplotlib.figure import Figure
 
     groups = result.observed.groups
@@ -1798,5 +1916,5 @@ def _fit_figure(result: CalibrationResult, path: str | Path | None) -> Figure:
         fontsize=10,
     )
     if path is not None:
-        fig.savefig(Path(path), dpi=110)
+        write_figure(fig, path, dpi=110, force=force)
     return fig

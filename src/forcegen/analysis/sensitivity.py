@@ -28,7 +28,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -41,7 +41,17 @@ from forcegen.distributed import run_reduced
 from forcegen.engine.sampling import uncertain_parameters
 from forcegen.engine.simulate import Mode
 from forcegen.engine.streams import BLOCK_SIZE
-from forcegen.errors import UsageError
+from forcegen.errors import OutputError, UsageError
+from forcegen.results.outputs import (
+    Recognise,
+    atomic_file,
+    check_file_target,
+    csv_header,
+    csv_header_is,
+    figure_metadata,
+    looks_like_forcegen_figure,
+    write_figure,
+)
 from forcegen.results.reduce import Reducer, RunInfo
 from forcegen.results.result import Result
 from forcegen.scenario.evidence import CLAIM_STATUSES, WEAK_STATUSES, evidence_table
@@ -54,13 +64,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUS_ORDER",
+    "TABLE_COLUMNS",
     "EvidenceBasis",
     "Method",
     "OutputSpec",
     "PerReplicate",
     "SensitivityResult",
+    "check_outputs",
     "dask_client",
     "default_samples",
+    "output_files",
     "parameter_bases",
     "parse_output",
     "resolve_parameters",
@@ -507,22 +520,101 @@ class SensitivityResult:
             f"({score}), which rests on {row['evidence']}"
         )
 
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the ranked table as CSV; returns the path."""
+    def to_csv(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the ranked table as CSV, whole or not at all; returns the path.
+
+        An existing file is replaced only when its first line is this table's header
+        (a CSV has no other mark of being forcegen's) or ``force`` is true; else
+        :class:`OutputError`.
+        """
         target = Path(path)
-        self.table.to_csv(target, index=False)
+        recognise = csv_header_is(csv_header(self.table))
+        with atomic_file(target, force=force, recognise=recognise) as tmp:
+            self.table.to_csv(tmp, index=False)
         return target
 
-    def figure(self, top: int = 20, path: str | Path | None = None) -> Figure:
+    def figure(
+        self, top: int = 20, path: str | Path | None = None, *, force: bool = False
+    ) -> Figure:
         """Ranked horizontal bar chart (tornado style) of the ``top`` parameters.
 
         Sobol: total index ST as the bar with its confidence interval, first-order S1
         as a narrow inner bar; Morris: mu* with its interval. Each bar is coloured by
         the weakest evidence status of its parameter and hatched when that status is
         weak (assumption, unverified report, denial, unsourced); the legend says which.
-        Saved to ``path`` (PNG, SVG or PDF by suffix) when given.
+        Saved to ``path`` (PNG, SVG or PDF by suffix) when given; an existing file
+        only if it is a forcegen figure, or ``force``.
         """
-        return sensitivity_figure(self, top=top, path=path)
+        return sensitivity_figure(self, top=top, path=path, force=force)
+
+    def write(self, out: str | Path, *, top: int = 20, force: bool = False) -> dict[str, Path]:
+        """Write the figure (PNG, ``top`` parameters) and the table (CSV) into folder
+        ``out`` (created if needed), named by :func:`output_files`.
+
+        Other files in ``out`` are left alone; an existing file of one of those names
+        is replaced only when forcegen wrote it (or ``force``). Both files are replaced
+        together at the end, so a failure leaves the earlier pair as it was.
+        """
+        files = output_files(out, self.scenario.name, self.output.text, self.method)
+        check_outputs(out, self.scenario.name, self.output.text, self.method, force=force)
+        fig = self.figure(top=top)
+        with ExitStack() as stack:
+            tmp = {
+                what: stack.enter_context(atomic_file(path, force=force, recognise=recognise))
+                for what, (path, recognise) in files.items()
+            }
+            fig.savefig(tmp["figure"], format="png", dpi=120, metadata=figure_metadata("png"))
+            self.table.to_csv(tmp["table"], index=False)
+        return {what: path for what, (path, _) in files.items()}
+
+
+_SCORES: dict[str, tuple[str, ...]] = {
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+    "morris": ("mu_star", "mu_star_conf", "mu", "sigma"),
+}
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    method: (
+        *("rank", "parameter", "unit", "distribution", "low", "high"),
+        *scores,
+        *("evidence", "weakest", "weak"),
+    )
+    for method, scores in _SCORES.items()
+}
+"""Columns of :attr:`SensitivityResult.table` (and its CSV) by method."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def output_files(
+    out: str | Path, scenario_name: str, output: str, method: str
+) -> dict[str, tuple[Path, Recognise]]:
+    """The files :meth:`SensitivityResult.write` writes into folder ``out`` for the
+    analysis of ``output`` (as written, e.g. ``strength@2023-12-31``) of scenario
+    ``scenario_name`` by ``method``, each with how an earlier one of forcegen's is
+    recognised: the figure's metadata; the table's header line (a CSV has no other)."""
+    folder = Path(out)
+    stem = f"sensitivity-{scenario_name}-{_slug(output.strip())}-{method}"
+    header = ",".join(TABLE_COLUMNS[method])
+    return {
+        "figure": (folder / f"{stem}.png", looks_like_forcegen_figure),
+        "table": (folder / f"{stem}.csv", csv_header_is(header)),
+    }
+
+
+def check_outputs(
+    out: str | Path, scenario_name: str, output: str, method: str, *, force: bool = False
+) -> None:
+    """Refuse (:class:`OutputError`), before any simulation, what
+    :meth:`SensitivityResult.write` could not write: ``out`` being a file, or a file
+    there of one of its names that forcegen did not write (unless ``force``)."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write into {folder}: it is a file, not a folder")
+    for path, recognise in output_files(folder, scenario_name, output, method).values():
+        check_file_target(path, force=force, recognise=recognise)
 
 
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -538,7 +630,11 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
 
 
 def sensitivity_figure(
-    result: SensitivityResult, top: int = 20, path: str | Path | None = None
+    result: SensitivityResult,
+    top: int = 20,
+    path: str | Path | None = None,
+    *,
+    force: bool = False,
 ) -> Figure:
     """See :meth:`SensitivityResult.figure`."""
     from matplotlib.figure import Figure
@@ -590,7 +686,7 @@ def sensitivity_figure(
         handles=handles, title="weakest evidence", fontsize=8, title_fontsize=8, loc="lower right"
     )
     if path is not None:
-        fig.savefig(Path(path), dpi=120)
+        write_figure(fig, path, dpi=120, force=force)
     return fig
 
 
@@ -758,9 +854,7 @@ def sensitivity(
                 conf_level=conf_level,
                 seed=seed,
             )
-        scores = {
-            k: np.asarray(si[k], dtype=np.float64) for k in ("S1", "S1_conf", "ST", "ST_conf")
-        }
+        scores = {k: np.asarray(si[k], dtype=np.float64) for k in _SCORES["sobol"]}
         rank_by = "ST"
         if second_order:
             pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
@@ -788,10 +882,7 @@ def sensitivity(
                 num_levels=MORRIS_LEVELS,
                 seed=seed,
             )
-        scores = {
-            k: np.asarray(si[k], dtype=np.float64)
-            for k in ("mu_star", "mu_star_conf", "mu", "sigma")
-        }
+        scores = {k: np.asarray(si[k], dtype=np.float64) for k in _SCORES["morris"]}
         rank_by = "mu_star"
 
     bases = parameter_bases(scen, names)

@@ -8,7 +8,6 @@ message`` line per problem); :func:`forcegen.cli.main` prints them and exits wit
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +21,7 @@ from rich.text import Text
 from forcegen.cli import app, err_console
 from forcegen.cli.options import QuietOption, SchedulerOption, WorkersOption
 from forcegen.cli.progress import progress_bar
+from forcegen.cli.report_cmds import ForceOption
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
 
@@ -66,10 +66,6 @@ def _statuses(evidence: str) -> str:
     assumption`` (distinct statuses, in order)."""
     parts = [p.split(":", 1)[0].strip() for p in evidence.split(";") if p.strip()]
     return ", ".join(dict.fromkeys(parts))
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
 def _fmt(value: float) -> str:
@@ -123,18 +119,24 @@ def sensitivity_cmd(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Rank uncertain parameters by their influence on one output, with their evidence.
 
     Sobol or Morris (SALib) in quantile space; the design runs as replicates of a few
     simulations. Prints the ranked table; --out writes a figure and a CSV."""
-    from forcegen.analysis.sensitivity import sensitivity
+    from forcegen.analysis.sensitivity import check_outputs, sensitivity
+    from forcegen.sim import load
 
     if method not in ("sobol", "morris"):
         raise UsageError(f"--method must be 'sobol' or 'morris', got {method!r}")
+    scen = load(scenario)
+    if out is not None:
+        # Before the design runs: a refusal after minutes of simulation helps nobody.
+        check_outputs(out, scen.name, output, method, force=force)
     with progress_bar("simulating design", quiet) as progress:
         result = sensitivity(
-            scenario,
+            scen,
             output,
             method="sobol" if method == "sobol" else "morris",
             samples=samples,
@@ -207,12 +209,8 @@ def sensitivity_cmd(
         console.print(f"note: {note}", markup=False)
     console.print(f"analysed in {result.elapsed_seconds:.1f} s")
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        stem = f"sensitivity-{result.scenario.name}-{_slug(result.output.text)}-{result.method}"
-        fig = result.figure(top=top, path=out / f"{stem}.png")
-        del fig
-        result.to_csv(out / f"{stem}.csv")
-        console.print(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}", markup=False)
+        paths = result.write(out, top=top, force=force)
+        console.print(f"wrote {paths['figure']} and {paths['table']}", markup=False)
     else:
         err_console.print("(give --out DIR to write the figure and the table)")
 
@@ -249,18 +247,22 @@ def calibrate_cmd(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Calibrate parameters to observed data (ABC-SMC) and write a calibrated scenario.
 
     Prints the posterior table; writes DIR/<name>-calibrated.yaml (posteriors as
-    distributions), summaries (CSV) and figures (PNG) to --out."""
-    from forcegen.analysis.calibration import calibrate, load_observed
+    distributions), summaries (CSV) and figures (PNG) to --out. Other files in DIR are
+    left alone."""
+    from forcegen.analysis.calibration import calibrate, check_outputs, load_observed
     from forcegen.sim import load
 
     if others not in ("prior", "expected"):
         raise UsageError(f"--others must be 'prior' or 'expected', got {others!r}")
     scen = load(scenario)
     data = load_observed(observed, scen)
+    # Before calibrating: a refusal after minutes of simulation helps nobody.
+    check_outputs(out, scen.name, force=force)
     with progress_bar("calibrating (simulations)", quiet) as progress:
         result = calibrate(
             scen,
@@ -304,7 +306,7 @@ def calibrate_cmd(
     console.print(table)
     for note in result.notes:
         console.print(f"note: {note}", markup=False)
-    paths = result.write(out)
+    paths = result.write(out, force=force)
     console.print(f"calibrated in {result.elapsed_seconds:.1f} s")
     for what, path in paths.items():
         console.print(f"wrote {what.replace('_', ' ')}: {path}", markup=False)
