@@ -452,8 +452,12 @@ def test_a_user_file_at_out_is_refused_and_kept(export: Cli, tmp_path: Path) -> 
     ],
 )
 def test_bad_filters_exit_2_and_write_nothing(
-    export: Cli, tmp_path: Path, args: list[str], message: str
+    export: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
 ) -> None:
+    def no_loading(*_: object, **__: object) -> None:
+        raise AssertionError("the run was read before the arguments were checked")
+
+    monkeypatch.setattr(Store, "load", no_loading)
     code, _, err = export("--out", str(tmp_path / "out.csv"), *args)
     assert code == 2
     assert message in err

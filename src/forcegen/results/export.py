@@ -207,6 +207,32 @@ class Filters:
                     f"({', '.join(sorted(ids))}); its {what}s are {', '.join(own) or 'none'}"
                 )
 
+    def rows(
+        self,
+        *,
+        channels: Sequence[str],
+        pools: Sequence[str],
+        start_date: dt.date,
+        horizon_days: int,
+        replicates: int,
+    ) -> int:
+        """Tidy rows a replicates export of these filters makes (replicates × periods ×
+        channels × categories, summed over series): counted from the run's labels
+        alone, so a too large export is refused before any data is read."""
+        self.check(channels=channels, pools=pools, start_date=start_date, horizon_days=horizon_days)
+        last = start_date + dt.timedelta(days=horizon_days - 1)
+        lo = check_date(self.start, start_date, last, "start") or start_date
+        hi = check_date(self.end, start_date, last, "end") or last
+        periods = len(period_ends(pd.date_range(lo, hi), self.every))
+        runs = replicates if self.runs is None else len(self.runs)
+        total = 0
+        for name in SERIES if self.series is None else self.series:
+            spec = SERIES[name]
+            own = channels if spec.entity == "channel" else pools
+            kept = [x for x in own if self.channels is None or x in self.channels]
+            total += runs * periods * len(kept) * max(len(spec.labels), 1)
+        return total
+
     def select(self, result: Result) -> Selection:
         """Check the filters against ``result`` and return what they select."""
         self.check(
@@ -328,11 +354,10 @@ def quantile_frame(
         if not entities:
             continue
         arr = result.data[name][:, sel.days]  # a view: nothing copied yet
-        totals = _combination_totals(arr, sel.entities[name], entities, name)
+        tables = _series_quantiles(arr, sel.entities[name], entities, name, levels, dates, filters)
         order = [(e, c) for e in (ALL, *entities) for c in (ALL, *SERIES[name].labels)]
         for key in order:
-            values, periods = resample(totals[key], dates, name, filters.every)
-            table = np.quantile(values, levels, axis=0).T
+            periods, table = tables[key]
             frame = pd.DataFrame(table, columns=quantile_columns(levels))
             frame.insert(0, "unit", unit_of(name, filters.every, currency))
             frame.insert(0, "date", periods)
@@ -346,44 +371,68 @@ def quantile_frame(
     return pd.concat(frames, ignore_index=True)
 
 
-def _combination_totals(
-    arr: NDArray[Any], entity_idx: list[int], entities: list[str], name: str
-) -> dict[tuple[str, str], NDArray[np.float64]]:
-    """``(run, date)`` float64 sums of one series ``arr`` ``(run, date, entity[,
-    category])`` for every (channel, category) pair, each channel over all categories,
-    each category over the channels, and all (keys use :data:`ALL`).
+def _series_quantiles(
+    arr: NDArray[Any],
+    entity_idx: list[int],
+    entities: list[str],
+    name: str,
+    levels: list[float],
+    dates: pd.DatetimeIndex,
+    filters: Filters,
+) -> dict[tuple[str, str], tuple[pd.DatetimeIndex, NDArray[np.float64]]]:
+    """Per-period quantile tables ``(period, level)`` of one series ``arr`` ``(run,
+    date, entity[, category])`` for every (channel, category) pair, each channel over
+    all categories, each category over the channels, and all (keys use :data:`ALL`).
 
     Sums run in the order of :meth:`Result.total` (categories within a channel, then
-    channels one after another), so money sums are the same floats. One channel's
-    values are converted at a time, so memory is a few ``(run, date, category)``
-    arrays however many channels there are."""
-    labels = list(SERIES[name].labels)
-    out: dict[tuple[str, str], NDArray[np.float64]] = {}
+    channels one after another), so they equal its sums: exactly for counts, and for
+    money as long as a channel has fewer than 8 kinds (numpy sums 8 or more pairwise).
+    One channel is converted at a time, laid out ``(category, date, run)`` so each
+    quantile runs over contiguous replicates: memory is about three ``(run, date,
+    category)`` float64 arrays however many channels there are."""
+    has_categories = SERIES[name].category is not None
+    labels = list(SERIES[name].labels) if has_categories else [ALL]
+    out: dict[tuple[str, str], tuple[pd.DatetimeIndex, NDArray[np.float64]]] = {}
+
+    def add(key: tuple[str, str], values: NDArray[np.float64]) -> None:
+        per, periods = resample(values, dates, name, filters.every, axis=0)
+        out[key] = (periods, np.quantile(per, levels, axis=1).T)
+
     grand: NDArray[np.float64] | None = None
     by_cat: NDArray[np.float64] | None = None
     for e, label in zip(entity_idx, entities, strict=True):
-        sub = np.asarray(arr[:, :, e], dtype=np.float64)  # (run, date[, category])
-        if not labels:
-            total = sub
-        else:
-            total = sub.sum(axis=-1)
+        one = arr[:, :, e] if has_categories else arr[:, :, e, None]  # (run, date, category)
+        sub = np.ascontiguousarray(one.transpose(2, 1, 0), dtype=np.float64)
+        total = sub.sum(axis=0)
+        if has_categories:
             for c, cat in enumerate(labels):
-                out[(label, cat)] = sub[..., c]
-            by_cat = sub.copy() if by_cat is None else by_cat + sub
-        out[(label, ALL)] = total
-        grand = total.copy() if grand is None else grand + total
+                add((label, cat), sub[c])
+            if by_cat is None:
+                by_cat = sub
+            else:
+                by_cat += sub
+        add((label, ALL), total)
+        if grand is None:
+            grand = total
+        else:
+            grand += total
     if by_cat is not None:
         for c, cat in enumerate(labels):
-            out[(ALL, cat)] = by_cat[..., c]
+            add((ALL, cat), by_cat[c])
     if grand is not None:
-        out[(ALL, ALL)] = grand
+        add((ALL, ALL), grand)
     return out
 
 
 # ------------------------------------------------------------------------- replicates
-def _rows(sel: Selection, dates: pd.DatetimeIndex, every: str) -> int:
-    periods = len(period_ends(dates, every))
-    return sum(sel.rows_of(name, periods) for name in sel.series)
+def _rows(result: Result, filters: Filters) -> int:
+    return filters.rows(
+        channels=result.channels,
+        pools=result.pools,
+        start_date=result.scenario.start_date,
+        horizon_days=result.scenario.horizon_days,
+        replicates=result.runs,
+    )
 
 
 def _value_dtype(result: Result, sel: Selection, every: str) -> np.dtype[Any]:
@@ -429,7 +478,7 @@ def replicates_frame(
     before anything is allocated; None lifts the bound."""
     filters = filters or Filters()
     sel = filters.select(result)
-    rows = _rows(sel, result.dates[sel.days], filters.every)
+    rows = _rows(result, filters)
     check_rows(rows, max_rows, "this export of replicates", _PY_FILTERS)
     dtype = _value_dtype(result, sel, filters.every)
     return tidy_frame(replicate_blocks(result, filters), rows, result.channels, result.pools, dtype)
@@ -497,9 +546,9 @@ def write_replicates(
     million rows into CSV, Parquet or JSON so memory does not grow with the export.
     Refused (:class:`UsageError`) above ``max_rows`` rows (values, in netCDF) before
     anything is read or written; None lifts the bound."""
-    sel = filters.select(result)
-    rows = _rows(sel, result.dates[sel.days], filters.every)
+    rows = _rows(result, filters)
     check_rows(rows, max_rows, "this export of replicates", _CLI_FILTERS)
+    sel = filters.select(result)
     if fmt == "netcdf":
         dataset = replicates_dataset(result, filters, currency=currency)
         return _write_netcdf(dataset, Path(path), provenance, force=force)
@@ -713,6 +762,16 @@ def export_run(
         export["quantiles"] = list(summary.q)
         provenance = {**info.provenance(), "export": export}
         return write_frame(summary.to_frame(), target, fmt, provenance, force=force)
+    if what == "replicates":
+        # Refuse a too large export before the run is read (seconds for a big run).
+        rows = filters.rows(
+            channels=info.channels,
+            pools=info.pools,
+            start_date=info.start_date,
+            horizon_days=info.horizon_days,
+            replicates=info.replicates,
+        )
+        check_rows(rows, max_rows, "this export of replicates", _CLI_FILTERS)
     result = store.load(info.run_id)
     names = list(SERIES) if filters.series is None else list(filters.series)
     export["units"] = {n: unit_of(n, filters.every, info.currency) for n in names}
