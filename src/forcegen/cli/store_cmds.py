@@ -22,7 +22,7 @@ from forcegen.results.result import DEFAULT_MAX_ROWS
 from forcegen.results.store import DEFAULT_PATH, RunInfo, Store
 from forcegen.scenario.evidence import evidence_status_line
 
-__all__ = ["delete", "export", "runs", "show"]
+__all__ = ["delete", "export", "migrate", "runs", "show"]
 
 RunArgument = Annotated[
     str, typer.Argument(metavar="RUN", help="Run id (or a unique prefix), see `forcegen runs`.")
@@ -192,3 +192,13 @@ def delete(
         if not typer.confirm(question):
             raise typer.Abort()
     console.print(f"deleted run {st.delete(info.run_id)} from {store}")
+
+
+@app.command()
+def migrate(store: StoreOption = DEFAULT_PATH) -> None:
+    """Convert a results store written by forcegen 0.3 or earlier to this version's
+    layout; the old file is kept as <store>.v1-backup."""
+    ids = Store(store).migrate()
+    console.print(
+        f"migrated {len(ids)} run(s) in {store}; the old file is {store}.v1-backup", markup=False
+    )

@@ -781,6 +781,3 @@ def _write_run_row(
             json.dumps(meta["dtypes"]),
         ],
     )
-
-
-EXPORT_FORMATS: tuple[str, ...] = ("parquet", "csv", "netcdf")  # TRANSITIONAL: until export.py
