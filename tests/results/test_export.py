@@ -170,6 +170,7 @@ def test_to_pandas_refuses_beyond_max_rows_without_allocating(result: Result) ->
     message = str(err.value)
     assert f"would make {rows:,} rows" in message
     assert "more than the 20,000,000 allowed" in message
+    assert "(about 32.9 GB in memory)" in message
     for hint in ("series=", "runs=", "channels=", "start=/end=", "max_rows=None"):
         assert hint in message
     assert peak < 5_000_000  # the replicate indices (1.6 MB), nothing per row

@@ -547,7 +547,7 @@ def write_replicates(
     Refused (:class:`UsageError`) above ``max_rows`` rows (values, in netCDF) before
     anything is read or written; None lifts the bound."""
     rows = _rows(result, filters)
-    check_rows(rows, max_rows, "this export of replicates", _CLI_FILTERS)
+    check_rows(rows, max_rows, "this export", _CLI_FILTERS, in_memory=False)
     sel = filters.select(result)
     if fmt == "netcdf":
         dataset = replicates_dataset(result, filters, currency=currency)
@@ -771,7 +771,7 @@ def export_run(
             horizon_days=info.horizon_days,
             replicates=info.replicates,
         )
-        check_rows(rows, max_rows, "this export of replicates", _CLI_FILTERS)
+        check_rows(rows, max_rows, "this export", _CLI_FILTERS, in_memory=False)
     result = store.load(info.run_id)
     names = list(SERIES) if filters.series is None else list(filters.series)
     export["units"] = {n: unit_of(n, filters.every, info.currency) for n in names}

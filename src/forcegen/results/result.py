@@ -162,14 +162,18 @@ class TidyBlock:
     entities: Sequence[str]
 
 
-def check_rows(rows: int, max_rows: int | None, what: str, filters: str) -> None:
+def check_rows(
+    rows: int, max_rows: int | None, what: str, filters: str, *, in_memory: bool = True
+) -> None:
     """Refuse with :class:`UsageError` when ``rows`` exceeds ``max_rows`` (None: no
-    bound); the message gives the count, its memory and the ``filters`` to use."""
+    bound); the message gives the count, the memory it would take when the rows are
+    built ``in_memory`` (a file streamed in blocks does not), and the ``filters`` to use."""
     if max_rows is not None and rows > max_rows:
         size = rows * _BYTES_PER_ROW
         memory = f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.0f} MB"
+        held = f" (about {memory} in memory)" if in_memory else ""
         raise UsageError(
-            f"{what} would make {rows:,} rows (about {memory} in memory), more than the "
+            f"{what} would make {rows:,} rows{held}, more than the "
             f"{max_rows:,} allowed; select fewer with {filters}"
         )
 
