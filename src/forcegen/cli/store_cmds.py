@@ -112,12 +112,18 @@ def export(
     ] = What.quantiles,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", help="Only this series (repeat for several).", show_default="all"),
+        typer.Option(
+            "--series",
+            metavar="SERIES",
+            help="Only this series (repeat for several).",
+            show_default="all",
+        ),
     ] = None,
     channel: Annotated[
         list[str] | None,
         typer.Option(
             "--channel",
+            metavar="ID",
             help="Only this channel or pool (repeat for several); '*' rows sum the chosen ones.",
             show_default="all",
         ),
@@ -145,7 +151,7 @@ def export(
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option(help="Replace --out even if it is not a file forcegen wrote.")
+        bool, typer.Option("--force", help="Replace --out even if it is not a file forcegen wrote.")
     ] = False,
     max_rows: Annotated[
         int,
