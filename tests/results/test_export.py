@@ -28,6 +28,7 @@ from forcegen.results.export import (
     quantile_frame,
     replicates_frame,
     resample,
+    stored_quantile_frame,
     unit_of,
 )
 from forcegen.results.result import SERIES, TIDY_COLUMNS, Result
@@ -477,3 +478,26 @@ def test_format_comes_from_the_suffix(export: Cli, tmp_path: Path) -> None:
 def test_quantile_frame_of_a_result_needs_all_replicates(result: Result) -> None:
     with pytest.raises(UsageError, match="across all replicates"):
         quantile_frame(result, Filters(runs=(0,)))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(), Filters(series=("outflow", "pool")), Filters(start="2022-09-01", end="2022-09-30")],
+)
+def test_stored_quantiles_give_the_computed_rows(
+    result: Result, stored: tuple[Path, str], filters: Filters
+) -> None:
+    # what export reads from the store (computed at save) is what it would compute
+    path, run_id = stored
+    store = Store(path)
+    info = store.info(run_id)
+    got = stored_quantile_frame(store.stored_quantiles(run_id), info, filters, info.currency)
+    want = quantile_frame(result, filters, currency=info.currency)
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want) > 0
+    for col in ("series", "channel", "category", "unit"):
+        assert got[col].astype(str).tolist() == want[col].astype(str).tolist(), col
+    assert (pd.to_datetime(got["date"]).to_numpy() == pd.to_datetime(want["date"]).to_numpy()).all()
+    np.testing.assert_array_equal(
+        got[quantile_columns()].to_numpy(np.float64), want[quantile_columns()].to_numpy(np.float64)
+    )

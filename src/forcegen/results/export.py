@@ -64,7 +64,7 @@ from forcegen.results.summary import ALL, SUMMARY_COLUMNS
 if TYPE_CHECKING:
     import xarray as xr
 
-    from forcegen.results.store import Store
+    from forcegen.results.store import RunInfo, Store
 
 __all__ = [
     "ALL",
@@ -84,6 +84,7 @@ __all__ = [
     "replicates_dataset",
     "replicates_frame",
     "resample",
+    "stored_quantile_frame",
     "unit_of",
     "write_frame",
     "write_replicates",
@@ -323,6 +324,39 @@ def _resampled_dtype(dtype: np.dtype[Any], series: str, every: str) -> np.dtype[
 
 
 # -------------------------------------------------------------------------- quantiles
+def stored_quantile_frame(
+    stored: pd.DataFrame, info: RunInfo, filters: Filters, currency: str | None = None
+) -> pd.DataFrame:
+    """The rows :func:`quantile_frame` gives for daily, whole-channel selections, read
+    from the quantiles the store computed at save (``Store.stored_quantiles``; the same
+    numbers, tested), filtered by series and dates."""
+    names = list(SERIES) if filters.series is None else list(filters.series)
+    first = pd.Timestamp(filters.start or info.start_date)
+    last = pd.Timestamp(filters.end or info.start_date + dt.timedelta(days=info.horizon_days - 1))
+    rows = stored[~stored["cumulative"] & stored["series"].isin(names)].copy()
+    rows["date"] = pd.to_datetime(rows["date"])
+    rows = rows[(rows["date"] >= first) & (rows["date"] <= last)]
+    frames = []
+    for name in names:
+        spec = SERIES[name]
+        entities = list(info.channels if spec.entity == "channel" else info.pools)
+        if not entities:
+            continue
+        mine = rows[rows["series"] == name]
+        for entity in (ALL, *entities):
+            for category in (ALL, *spec.labels):
+                part = mine[(mine["entity"] == entity) & (mine["category"] == category)]
+                frame = part[["series", "entity", "category", "date", *quantile_columns()]]
+                frame = frame.rename(columns={"entity": "channel"})
+                frame.insert(4, "unit", unit_of(name, "day", currency))
+                frames.append(frame)
+    if not frames:
+        columns = [*_QUANTILE_KEYS, *quantile_columns()]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    out: pd.DataFrame = pd.concat(frames, ignore_index=True)
+    return out
+
+
 def quantile_frame(
     result: Result,
     filters: Filters | None = None,
@@ -772,14 +806,23 @@ def export_run(
             replicates=info.replicates,
         )
         check_rows(rows, max_rows, "this export", _CLI_FILTERS, in_memory=False)
-    result = store.load(info.run_id)
     names = list(SERIES) if filters.series is None else list(filters.series)
     export["units"] = {n: unit_of(n, filters.every, info.currency) for n in names}
     if what == "quantiles":
         export["quantiles"] = list(QUANTILES)
         provenance = {**info.provenance(), "export": export}
-        frame = quantile_frame(result, filters, currency=info.currency)
+        if filters.every == "day" and filters.channels is None:
+            # Daily sums over whole channels and categories are what the store computed
+            # at save: no need to read the replicates.
+            frame = stored_quantile_frame(
+                store.stored_quantiles(info.run_id), info, filters, info.currency
+            )
+        else:
+            frame = quantile_frame(
+                store.load(info.run_id, series=names), filters, currency=info.currency
+            )
         return write_frame(frame, target, fmt, provenance, force=force)
+    result = store.load(info.run_id, series=names)
     provenance = {**info.provenance(), "export": export}
     return write_replicates(
         result,

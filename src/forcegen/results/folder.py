@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +66,6 @@ _KNOWN = frozenset(
 # What 0.3 wrote into --out folders; recognised so that a new run may replace it.
 _LEGACY = frozenset({"run.json", "series.parquet"})
 _FLOWS = frozenset({"inflow", "outflow", "transition", "cost", "unpaid"})
-# Bytes of float64 per-replicate totals held at once while computing quantiles: bounds
-# memory whatever the number of replicates (one pass over the files per batch).
-_QUANTILE_BATCH_BYTES = 256 * 2**20
 
 Progress = Callable[[int, int], None]
 
@@ -310,117 +306,125 @@ def _read_parameters(path: Path) -> dict[str, NDArray[np.float64]]:
 
 
 # ---------------------------------------------------------------------------- quantiles
-@dataclass(frozen=True)
-class Combination:
-    """A sum of cells whose daily quantiles are stored: one series, one entity (or
-    :data:`ALL`) and one category (or :data:`ALL`)."""
-
-    series: str
-    entity: str
-    category: str
-    cells: tuple[Cell, ...]
-
-
-def stored_combinations(channels: Sequence[str], pools: Sequence[str]) -> list[Combination]:
-    """What ``quantiles.parquet`` holds, per series: the grand total, each entity over
-    all categories, each category over all entities, and for ``strength`` every single
-    cell too (strength by channel and state is what reports draw)."""
-    out: list[Combination] = []
-    for name, spec in SERIES.items():
-        every = cells(name, channels, pools)
-        if not every:
-            continue
-        entities = list(dict.fromkeys(c.entity for c in every))
-        out.append(Combination(name, ALL, ALL, tuple(every)))
-        for e in entities:
-            out.append(Combination(name, e, ALL, tuple(c for c in every if c.entity == e)))
-        if spec.category is None:
-            continue
-        for cat in spec.labels:
-            out.append(Combination(name, ALL, cat, tuple(c for c in every if c.category == cat)))
-        if name == "strength":
-            out.extend(Combination(name, c.entity, c.category or ALL, (c,)) for c in every)
-    return out
+def stored_sums(series: str, channels: Sequence[str], pools: Sequence[str]) -> int:
+    """How many sums of ``series`` ``quantiles.parquet`` holds daily: every cell, every
+    entity over its categories, every category over the entities, and the total."""
+    spec = SERIES[series]
+    n_ent = len(channels if spec.entity == "channel" else pools)
+    if n_ent == 0:
+        return 0
+    n_cat = len(spec.labels) if spec.category is not None else 0
+    return (n_ent + 1) * (n_cat + 1)
 
 
 def compute_quantiles(
     files: Sequence[Path], info: RunInfo, *, progress: Progress | None = None
 ) -> pa.Table:
-    """Daily mean and :data:`QUANTILE_LEVELS` across replicates of every
-    :func:`stored_combinations` sum, and for flows of its running total too.
+    """Daily mean and :data:`QUANTILE_LEVELS` across replicates of every sum
+    :func:`stored_sums` counts, and for flows the same of the running totals of the
+    sums over more than one cell.
 
-    Totals are summed in float64 in the order :meth:`Result.total` uses, so the values
-    equal :meth:`Result.quantiles`. Combinations are processed in batches whose
-    ``(runs, days)`` totals fit :data:`_QUANTILE_BATCH_BYTES`, one pass over the files
-    per batch, so memory does not grow with the number of combinations.
+    Totals are float64 and added in the order :meth:`Result.total` uses (categories
+    within an entity, then entities), so the values equal :meth:`Result.quantiles`.
+    One column is read at a time, so memory is ``(categories + 3)`` float64 arrays of
+    ``(runs, days)`` for the widest series (13 × 8.8 MB per 1,000 three-year replicates).
     """
     channels = [c.id for c in info.scenario.channels]
     pools = [p.id for p in info.scenario.pools]
-    combos = stored_combinations(channels, pools)
-    per = max(info.runs * info.days * 8, 1)
-    batch = max(1, _QUANTILE_BATCH_BYTES // per)
+    total_sums = sum(stored_sums(name, channels, pools) for name in SERIES)
+    handles = [pq.ParquetFile(path) for path in files]
+    n = info.runs * info.days
     frames: list[pd.DataFrame] = []
     done = 0
-    for lo in range(0, len(combos), batch):
-        chunk = combos[lo : lo + batch]
-        totals = sum_cells(files, [combo.cells for combo in chunk], info.runs, info.days)
-        for combo, total in zip(chunk, totals, strict=True):
-            frames.append(_quantile_frame(combo, total, info, cumulative=False))
-            if combo.series in _FLOWS:
-                np.cumsum(total, axis=1, out=total)
-                frames.append(_quantile_frame(combo, total, info, cumulative=True))
-            done += 1
-            if progress is not None:
-                progress(done, len(combos))
-        del totals
+
+    def emit(name: str, entity: str, category: str, values: NDArray[np.float64]) -> None:
+        nonlocal done
+        total = values.reshape(info.runs, info.days)
+        frames.append(_quantile_frame(name, entity, category, total, info, cumulative=False))
+        if name in _FLOWS and (entity == ALL or category == ALL):
+            running = np.cumsum(total, axis=1)
+            frames.append(_quantile_frame(name, entity, category, running, info, cumulative=True))
+        done += 1
+        if progress is not None:
+            progress(done, total_sums)
+
+    for name, spec in SERIES.items():
+        every = cells(name, channels, pools)
+        if not every:
+            continue
+        entities = list(dict.fromkeys(c.entity for c in every))
+        by_category = {c: np.zeros(n) for c in spec.labels} if spec.category else {}
+        grand = np.zeros(n)
+        for entity in entities:
+            entity_total = np.zeros(n)
+            for cell in (c for c in every if c.entity == entity):
+                column = _read_column(handles, cell.column, n)
+                if cell.category is not None:
+                    emit(name, entity, cell.category, column)
+                    by_category[cell.category] += column
+                entity_total += column
+            emit(name, entity, ALL, entity_total)
+            grand += entity_total
+        for category, values in by_category.items():
+            emit(name, ALL, category, values)
+        emit(name, ALL, ALL, grand)
     table = pd.concat(frames, ignore_index=True)
     return pa.Table.from_pandas(table, preserve_index=False)
 
 
-def sum_cells(
-    files: Sequence[Path], sums: Sequence[Sequence[Cell]], runs: int, days: int
-) -> list[NDArray[np.float64]]:
-    """For each group of cells in ``sums``, its ``(runs, days)`` float64 total, read one
-    block file at a time (memory: the totals plus one block's columns).
-
-    Cells are added within each entity first, then the entities, the order of
-    :meth:`Result.total`, so that float sums (money) are bit-identical to it.
-    """
-    totals = [np.zeros(runs * days) for _ in sums]
-    columns = list(dict.fromkeys(c.column for group in sums for c in group))
+def _read_column(handles: Sequence[pq.ParquetFile], column: str, n: int) -> NDArray[np.float64]:
+    """One cell over all block files, as float64."""
+    out = np.empty(n)
     row = 0
-    for path in files:
-        table = pq.read_table(path, columns=columns)
-        n = table.num_rows
-        values = {c: table.column(c).to_numpy() for c in columns}
-        for total, group in zip(totals, sums, strict=True):
-            by_entity: dict[str, list[Cell]] = {}
-            for c in group:
-                by_entity.setdefault(c.entity, []).append(c)
-            part = total[row : row + n]
-            for cells_of_entity in by_entity.values():
-                sub = np.zeros(n)
-                for c in cells_of_entity:
-                    sub += values[c.column]
-                part += sub
-        row += n
-        del table, values
-    if row != runs * days:
-        raise StoreError(f"{row} rows of replicates on disk, expected {runs * days}")
-    return [t.reshape(runs, days) for t in totals]
+    for handle in handles:
+        values = handle.read(columns=[column]).column(0).to_numpy()
+        out[row : row + values.size] = values
+        row += values.size
+    if row != n:
+        raise StoreError(f"{row} rows of replicates on disk, expected {n}")
+    return out
+
+
+def sum_cells(
+    files: Sequence[Path], chosen: Sequence[Cell], runs: int, days: int
+) -> NDArray[np.float64]:
+    """The ``(runs, days)`` float64 total of the ``chosen`` cells, read one column at a
+    time, added in the order of :meth:`Result.total` (categories within each entity,
+    then the entities) so that float sums (money) are bit-identical to it."""
+    handles = [pq.ParquetFile(path) for path in files]
+    n = runs * days
+    total = np.zeros(n)
+    by_entity: dict[str, list[Cell]] = {}
+    for c in chosen:
+        by_entity.setdefault(c.entity, []).append(c)
+    for group in by_entity.values():
+        sub = np.zeros(n)
+        for c in group:
+            sub += _read_column(handles, c.column, n)
+        total += sub
+    return total.reshape(runs, days)
 
 
 def _quantile_frame(
-    combo: Combination, total: NDArray[np.float64], info: RunInfo, *, cumulative: bool
+    series: str,
+    entity: str,
+    category: str,
+    total: NDArray[np.float64],
+    info: RunInfo,
+    *,
+    cumulative: bool,
 ) -> pd.DataFrame:
-    table = np.quantile(total, QUANTILE_LEVELS, axis=0).T
+    # Quantiles along the contiguous axis of the transposed totals: the same numbers as
+    # along axis 0, ~30 % faster (numpy partitions each row in place).
+    by_day = np.ascontiguousarray(total.T)
+    table = np.quantile(by_day, QUANTILE_LEVELS, axis=1).T
     frame = pd.DataFrame(table, columns=[_qcol(q) for q in QUANTILE_LEVELS])
-    frame.insert(0, "mean", total.mean(axis=0))
+    frame.insert(0, "mean", by_day.mean(axis=1))
     frame.insert(0, "date", info.dates.date)
     frame.insert(0, "cumulative", cumulative)
-    frame.insert(0, "category", combo.category)
-    frame.insert(0, "entity", combo.entity)
-    frame.insert(0, "series", combo.series)
+    frame.insert(0, "category", category)
+    frame.insert(0, "entity", entity)
+    frame.insert(0, "series", series)
     return frame
 
 
@@ -612,7 +616,7 @@ class ResultFolder:
                 frame = stored[[_qcol(x) for x in levels]]
                 frame.columns = pd.Index(levels)
                 return frame
-        (total,) = sum_cells(self.files(), [chosen], self.runs, self.days)
+        total = sum_cells(self.files(), chosen, self.runs, self.days)
         if cumulative:
             np.cumsum(total, axis=1, out=total)
         table = np.quantile(total, levels, axis=0).T

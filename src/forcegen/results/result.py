@@ -329,7 +329,9 @@ class Result:
     @property
     def runs(self) -> int:
         """Number of replicates."""
-        return int(self.data["strength"].shape[0])
+        # Any series will do: a result loaded with only some series (Store.load(...,
+        # series=...)) may lack strength.
+        return int(next(iter(self.data.values())).shape[0])
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -370,10 +372,12 @@ class Result:
         arr = self.data[name]
         entities, cats = self.labels(name)
         ent_idx = _select(entities, channels, spec.entity)
-        arr = arr[:, :, ent_idx]
+        # Views, not copies, for the common selections (all, or one label): fancy
+        # indexing copied the whole series before summing. Same sums, same order.
+        arr = arr[:, :, _as_index(ent_idx)]
         if spec.category is not None:
             cat_idx = _select(cats, categories, spec.category)
-            arr = arr[..., cat_idx].sum(axis=-1, dtype=np.float64)
+            arr = arr[..., _as_index(cat_idx)].sum(axis=-1, dtype=np.float64)
         elif categories is not None:
             raise KeyError(f"series {name!r} has no categories")
         return np.asarray(arr.sum(axis=2, dtype=np.float64))
@@ -535,6 +539,13 @@ class Result:
     def end_date(self) -> dt.date:
         """Last simulated day."""
         return self.scenario.end_date
+
+
+def _as_index(idx: list[int]) -> slice | list[int]:
+    """``idx`` as a slice when it is a contiguous increasing run (a view), else as is."""
+    if idx and idx == list(range(idx[0], idx[-1] + 1)):
+        return slice(idx[0], idx[-1] + 1)
+    return idx
 
 
 def _select(labels: list[str], chosen: Iterable[str] | str | None, what: str) -> list[int]:
