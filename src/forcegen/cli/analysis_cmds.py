@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from forcegen.cli import app, err_console
+from forcegen.cli import SafeConsole, app, err_console
 from forcegen.cli.options import QuietOption, SchedulerOption, WorkersOption
 from forcegen.cli.progress import progress_bar
 from forcegen.cli.report_cmds import ForceOption
@@ -29,7 +27,7 @@ __all__ = ["calibrate_cmd", "sensitivity_cmd"]
 
 # Tables of long parameter names need room: when output goes to a file or a pipe (no
 # terminal width to respect), draw them 160 columns wide rather than Rich's 80.
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+console = SafeConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 # Styles of evidence statuses in tables, weakest flagged.
@@ -150,8 +148,9 @@ def sensitivity_cmd(
         )
     pct = f"{result.conf_level:.0%} CI"
     table = Table(
-        title=escape(f"{result.scenario.name}: sensitivity of {result.output.description}\n")
-        + escape(
+        # Text, not markup: the scenario name and output are the user's words.
+        title=Text(
+            f"{result.scenario.name}: sensitivity of {result.output.description}\n"
             f"{result.method}, {result.samples} samples = {result.runs} runs, {result.mode}, "
             f"seed {result.seed}; output mean {_fmt(result.output_mean)}, sd "
             f"{_fmt(result.output_sd)}"
@@ -201,9 +200,11 @@ def sensitivity_cmd(
     weak = result.weak_among_top(k)
     if weak:
         console.print(
-            f"[yellow]the answer hinges on weak evidence:[/yellow] of the {k} most "
-            f"influential inputs, {len(weak)} rest on an unverified report, denial or "
-            "assumption: " + escape(", ".join(weak))
+            Text.assemble(
+                ("the answer hinges on weak evidence:", "yellow"),
+                f" of the {k} most influential inputs, {len(weak)} rest on an unverified "
+                "report, denial or assumption: " + ", ".join(weak),
+            )
         )
     for note in result.notes:
         console.print(f"note: {note}", markup=False)
@@ -278,7 +279,7 @@ def calibrate_cmd(
             progress=progress,
         )
     table = Table(
-        title=escape(
+        title=Text(
             f"{result.scenario.name} calibrated to {observed.name}: "
             f"{len(data.rows)} observations, {result.simulations} simulations, "
             f"{len(result.temperatures)} generations, final temperature "

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from forcegen.cli import app, stdout_console
+from forcegen.cli import SafeConsole, app, stdout_console
 from forcegen.cli.options import StoreOption, WorkersOption
 from forcegen.errors import UsageError
 from forcegen.results.outputs import check_file_target, looks_like_forcegen_figure
@@ -28,7 +27,7 @@ from forcegen.sim import Sim
 __all__ = ["ForceOption", "ask", "compare_cmd", "load_or_simulate", "plot", "report", "solve"]
 
 console = stdout_console
-err = Console(stderr=True, highlight=False)
+err = SafeConsole(stderr=True)
 
 DEFAULT_RUNS = 500
 """Replicates simulated when a command is given a scenario rather than a stored run."""

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from forcegen.cli import app, stdout_console
 from forcegen.cli.options import (
@@ -212,7 +213,7 @@ def demo(
         raise OutputError(f"cannot write into {out}: it is a file, not a folder")
     for name, recognise in files.items():
         check_file_target(out / name, force=force, recognise=recognise)
-    console.print(f"forcegen demo: built-in scenario [bold]{DEMO_SCENARIO}[/bold]")
+    console.print(Text.assemble("forcegen demo: built-in scenario ", (DEMO_SCENARIO, "bold")))
     loaded = load_scenario_with_warnings(DEMO_SCENARIO)
     sim = Sim(loaded.scenario, runs=runs, seed=seed, workers=workers)
     result = simulate_with_progress(sim)

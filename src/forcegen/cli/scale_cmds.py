@@ -18,9 +18,8 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 
-from forcegen.cli import app
+from forcegen.cli import SafeConsole, app
 from forcegen.cli.options import (
     ModeOption,
     QuietOption,
@@ -42,7 +41,7 @@ from forcegen.sim import Sim
 
 __all__ = ["QUANTILES", "Keep", "ensemble"]
 
-console = Console(highlight=False)
+console = SafeConsole()
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Quantiles written by ``--quantiles-out`` (columns after ``date``)."""

@@ -11,12 +11,12 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from forcegen.cli import app, err_console
+from forcegen.cli import SafeConsole, app, err_console
 from forcegen.errors import ScenarioError
+from forcegen.safetext import terminal_text
 from forcegen.scenario.evidence import CLAIM_STATUSES, EvidenceTable, evidence_table
 from forcegen.scenario.load import (
     LoadedScenario,
@@ -50,7 +50,8 @@ def validate(source: Source, strict: Strict = None) -> None:
     loaded = load_scenario_with_warnings(source, strict=strict)
     for warning in loaded.warnings:
         err_console.print(warning.format(), markup=False)
-    typer.echo(summary(loaded))
+    # Not through Rich, but the name is still the file's text: no control characters.
+    typer.echo(terminal_text(summary(loaded)))
 
 
 def summary(loaded: LoadedScenario) -> str:
@@ -86,7 +87,7 @@ def scenarios() -> None:
             title = builtin_title(name)
         except ScenarioError:
             title = "(cannot be read; run `forcegen validate` on it)"
-        typer.echo(f"{name:<{width}}  {title}".rstrip())
+        typer.echo(terminal_text(f"{name:<{width}}  {title}".rstrip()))
 
 
 @app.command()
@@ -94,7 +95,7 @@ def evidence(source: Source) -> None:
     """Show the claims and assumptions a scenario rests on, and what rests on each."""
     loaded = load_scenario_with_warnings(source)
     table = evidence_table(loaded.scenario)
-    console = Console(highlight=False, emoji=False)
+    console = SafeConsole()
     console.print(_claims_table(table))
     console.print(_assumptions_table(table))
     console.print(_counts_table(table))
