@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
+from forcegen.cli.output import Format
+
+DEFAULT_RUNS = 500
+"""Replicates every answer command (run, ask, compare, plot, report, solve) simulates
+unless given ``--runs``: the 95 % interval of a probability is then at most ±4.4
+percentage points, and the built-in scenario takes about 14 s on 2 cores. ``demo``
+(256, two full blocks: a first look within a minute) and ``ensemble`` (10,000: it
+exists for ensembles too large to keep) keep their own defaults."""
+
 __all__ = [
+    "DEFAULT_RUNS",
+    "FormatOption",
     "ModeOption",
     "QuietOption",
     "RunsOption",
@@ -21,6 +32,14 @@ __all__ = [
 
 ScenarioArgument = Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")]
 RunsOption = Annotated[int, typer.Option(min=1, help="Number of replicates.")]
+FormatOption = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        help="table: tables on a terminal, whole tab-separated lines in a pipe or file; "
+        "csv; json: {forcegen, schema, data} (docs/cli.md).",
+    ),
+]
 SeedOption = Annotated[int, typer.Option(min=0, help="Random seed.")]
 ModeOption = Annotated[
     str, typer.Option(help="stochastic (integer people) or mean-field (expectations).")
