@@ -113,7 +113,7 @@ def test_hazards_must_not_add_up_beyond_one(valid_text: str, line_of: LineOf) ->
     text = broken(valid_text, "range: [0.002, 0.006]", "range: [0.3, 0.6]")
     text = broken(text, "value: 0.0002", "value: 0.5")
     problem = only(errors_of(text), "losses")
-    assert problem.message.startswith("the five daily hazards can add up to 1.1")
+    assert problem.message.startswith("the five daily hazards can add up to 1.2568")
     assert problem.line == line_of(text, "losses:")
 
 

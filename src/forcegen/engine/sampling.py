@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from forcegen.engine.streams import BLOCK_SIZE, PARAMETER_DOMAIN, stream
 from forcegen.errors import UsageError
+from forcegen.scenario.bounds import SAMPLED_QUANTILE
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.walk import ParamRef, iter_params
 
@@ -22,8 +23,9 @@ __all__ = ["ParameterSet", "sample_block", "uncertain_parameters"]
 
 FloatArray = NDArray[np.float64]
 
-# Quantiles are kept off 0 and 1 so unbounded distributions give finite values.
-_U_EPS = 1e-9
+# Quantiles are kept off 0 and 1 so unbounded distributions give finite values; the
+# scenario checks test every value up to the same quantile.
+_U_EPS = SAMPLED_QUANTILE
 
 
 @dataclass(frozen=True)

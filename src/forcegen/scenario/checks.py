@@ -11,9 +11,14 @@ Two stages, both pure:
    ranges by unit, series rules and a few consistency rules between fields.
 
 Value ranges are checked on each distribution's support. Where a tail is unbounded
-(a normal distribution without ``low``/``high``, a lognormal), the one-in-a-million
-quantile stands in for the infinite bound, so that e.g. a lognormal daily probability
-with a small median is accepted while ``normal(0.5, sd=0.5)`` for a probability is not.
+(a normal distribution without ``low``/``high``, a lognormal), the most extreme quantile
+the sampler draws (one in a billion, :data:`TAIL_QUANTILE`) stands in for the infinite
+bound, so that e.g. a lognormal daily probability with a small median is accepted while
+``normal(0.5, sd=0.5)`` for a probability is not.
+
+Upper bounds that follow from the engine (people, money, durations, multipliers,
+dates; see :mod:`forcegen.scenario.bounds`) are checked the same way, and so is the
+sum of every source of people over the horizon.
 """
 
 from __future__ import annotations
@@ -28,13 +33,24 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from forcegen.errors import Problem, ScenarioError
-from forcegen.scenario.model import HAZARD_CAUSES, BehaviouralEnlistment, Scenario
+from forcegen.scenario.bounds import (
+    FIRST_DATE,
+    LAST_DATE,
+    MAX_DAYS,
+    MAX_EXCHANGE_RATE,
+    MAX_MONEY,
+    MAX_MULTIPLIER,
+    MAX_PEOPLE,
+    SAMPLED_QUANTILE,
+    people_sources,
+    sampled_support,
+)
+from forcegen.scenario.model import HAZARD_CAUSES, BehaviouralEnlistment, ChangePay, Scenario
 from forcegen.scenario.params import Distribution, Param
 from forcegen.scenario.walk import ParamRef, format_path, iter_params
 from forcegen.scenario.yamlsource import Path, YamlDocument
@@ -50,8 +66,10 @@ __all__ = [
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-TAIL_QUANTILE = 1e-6
-"""Quantile used in place of an infinite bound when checking value ranges."""
+TAIL_QUANTILE = SAMPLED_QUANTILE
+"""Quantile used in place of an infinite bound when checking value ranges: the most
+extreme one the sampler draws, so that no replicate can draw a value the checks did
+not see."""
 
 
 @dataclass(frozen=True)
@@ -453,13 +471,19 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
             (warnings otherwise). Built-in scenarios are strict.
     """
     refs = list(iter_params(scenario))
+    dates = list(_date_bounds(scenario, refs))
+    # The last simulated day is only computed for a start date in range (a start on
+    # 9999-12-31 has no last day).
+    dated = not any(f.path in (("start_date",), ("horizon_days",)) for f in dates)
     findings = itertools.chain(
+        dates,
         _duplicate_ids(scenario),
         _references(scenario),
-        _event_dates(scenario),
+        _event_dates(scenario) if dated else (),
         _evidence(scenario, refs, strict=strict),
-        _series_rules(scenario, refs),
+        _series_rules(scenario, refs, dated=dated),
         _value_ranges(refs),
+        _upper_bounds(scenario, refs),
         _hazard_sum(scenario),
         _service_multipliers(scenario),
         _term_vs_training(scenario),
@@ -566,12 +590,7 @@ def _evidence(scenario: Scenario, refs: list[ParamRef], *, strict: bool) -> Iter
 def effective_support(dist: Distribution) -> tuple[float, float]:
     """Smallest and largest value a distribution can take, with an infinite bound
     replaced by the :data:`TAIL_QUANTILE` (or ``1 - TAIL_QUANTILE``) quantile."""
-    low, high = dist.support
-    if math.isinf(low) and dist.is_uncertain:
-        low = float(dist.ppf(np.array([TAIL_QUANTILE]))[0])
-    if math.isinf(high) and dist.is_uncertain:
-        high = float(dist.ppf(np.array([1.0 - TAIL_QUANTILE]))[0])
-    return low, high
+    return sampled_support(dist)
 
 
 def _limits(unit: str) -> tuple[float, float] | None:
@@ -606,22 +625,146 @@ def _value_ranges(refs: list[ParamRef]) -> Iterator[_Finding]:
                 yield _Finding(path, _range_message(ref.unit, shown, low, "not be negative"))
 
 
+# -- bounds that follow from the engine (forcegen.scenario.bounds) ------------------
+_BOUNDS_DOC = "docs/scenarios.md, Bounds"
+_DATE_RANGE = f"{FIRST_DATE} to {LAST_DATE}"
+
+
+def _date_bounds(scenario: Scenario, refs: list[ParamRef]) -> Iterator[_Finding]:
+    """Dates outside :data:`FIRST_DATE` … :data:`LAST_DATE`: the start, the last
+    simulated day, series steps and claims' publication (events must lie in the
+    simulated period, which is checked once that period is known to be in range)."""
+    start = scenario.start_date
+    if not FIRST_DATE <= start <= LAST_DATE:
+        message = f"must be a date from {_DATE_RANGE} ({_BOUNDS_DOC}), got {start}"
+        yield _Finding(("start_date",), message)
+    elif (LAST_DATE - start).days < scenario.horizon_days - 1:
+        end = start + dt.timedelta(days=scenario.horizon_days - 1)
+        message = (
+            f"the horizon of {scenario.horizon_days:,} days from {start} ends on {end}, "
+            f"after {LAST_DATE}, the last date forcegen simulates ({_BOUNDS_DOC})"
+        )
+        yield _Finding(("horizon_days",), message)
+    for ref in refs:
+        for k, step in enumerate(ref.param.series or []):
+            if not FIRST_DATE <= step.from_date <= LAST_DATE:
+                message = f"must be a date from {_DATE_RANGE} ({_BOUNDS_DOC}), got {step.from_date}"
+                yield _Finding((*ref.path, "series", k, "from"), message)
+    for i, claim in enumerate(scenario.claims):
+        if claim.published > LAST_DATE:
+            message = f"must be a date up to {LAST_DATE} ({_BOUNDS_DOC}), got {claim.published}"
+            yield _Finding(("claims", i, "published"), message)
+
+
+def _money_currency(scenario: Scenario, path: Path) -> str | None:
+    """The currency of the money parameter at ``path`` (None: the scenario's)."""
+    head = path[:2]
+    if head[:1] == ("channels",) and isinstance(head[1], int):
+        return scenario.channels[head[1]].pay.currency
+    if head[:1] == ("pools",) and isinstance(head[1], int):
+        return scenario.pools[head[1]].currency
+    if head[:1] == ("events",) and isinstance(head[1], int):
+        event = scenario.events[head[1]]
+        if isinstance(event, ChangePay):
+            for channel in scenario.channels:
+                if channel.id == event.channel:
+                    return channel.pay.currency
+    return None
+
+
+def _upper_bounds(scenario: Scenario, refs: list[ParamRef]) -> Iterator[_Finding]:
+    """Values above the bounds of :mod:`forcegen.scenario.bounds`, then the sum of
+    every source of people (only when no single count is over the bound already)."""
+    rates = {
+        name: max(effective_support(d)[1] for d in param.distributions)
+        for name, param in scenario.exchange_rates.items()
+    }
+    people_errors = False
+    for ref in refs:
+        for path, dist in _steps(ref):
+            high = effective_support(dist)[1]
+            if not math.isfinite(high):
+                continue  # reported by _value_ranges
+            message = _over_bound(scenario, ref, path, dist, high, rates)
+            if message is not None:
+                people_errors |= ref.unit.startswith("people")
+                yield _Finding(path, message)
+    if people_errors:
+        return
+    sources = people_sources(scenario)
+    total = sum(s.people for s in sources)
+    if sources and total > MAX_PEOPLE:
+        top = max(sources, key=lambda s: s.people)
+        message = (
+            f"up to {total:,.0f} people can enter the simulation over the horizon, "
+            f"{top.people:,.0f} of them from here; at most {MAX_PEOPLE:,} are allowed in "
+            f"all (initial forces, pools with their replenishment and widenings, and "
+            f"recruits and call-ups of channels without a pool), so that every stock, "
+            f"pool and daily flow fits the 32-bit counts ({_BOUNDS_DOC})"
+        )
+        yield _Finding(top.path, message)
+
+
+def _over_bound(
+    scenario: Scenario,
+    ref: ParamRef,
+    path: Path,
+    dist: Distribution,
+    high: float,
+    rates: Mapping[str, float],
+) -> str | None:
+    """The message for a value over its unit's bound, or None."""
+    unit, shown = ref.unit, dist.describe()
+    what = f"got {shown}" if "(" not in shown else f"but {shown} reaches {high:g}"
+    if unit in ("people", "people per day"):
+        limit, reason = float(MAX_PEOPLE), "counts are 32-bit integers"
+    elif unit == "days":
+        limit, reason = float(MAX_DAYS), "the longest horizon"
+    elif unit == "multiplier":
+        limit, reason = MAX_MULTIPLIER, "hazards times multipliers must stay finite"
+    elif unit == "currency per unit":
+        limit, reason = MAX_EXCHANGE_RATE, "converted money must stay finite"
+    elif unit.startswith("currency"):
+        currency = _money_currency(scenario, path)
+        rate = rates.get(currency, 1.0) if currency not in (None, scenario.currency) else 1.0
+        if high * rate <= MAX_MONEY or rate > MAX_EXCHANGE_RATE:
+            return None  # an exchange rate over its bound is reported on its own
+        per = f"{MAX_MONEY:g} {scenario.currency} per person"
+        if rate == 1.0:
+            return f"must be at most {per} ({_BOUNDS_DOC}), {what}"
+        return (
+            f"must be at most {per} after conversion ({_BOUNDS_DOC}), {what} {currency}: "
+            f"up to {high * rate:g} {scenario.currency} at up to {rate:g} "
+            f"{scenario.currency} per {currency} (exchange_rates.{currency})"
+        )
+    else:
+        return None
+    if high <= limit:
+        return None
+    shown_limit = f"{limit:,.0f}" if limit < 1e12 else f"{limit:g}"
+    return f"must be at most {shown_limit} ({unit}; {reason}; {_BOUNDS_DOC}), {what}"
+
+
 def _range_message(unit: str, shown: str, reach: float, rule: str) -> str:
     what = f"got {shown}" if "(" not in shown else f"but {shown} reaches {reach:g}"
     return f"must {rule} ({unit}), {what}"
 
 
-def _series_rules(scenario: Scenario, refs: list[ParamRef]) -> Iterator[_Finding]:
-    start, end = scenario.start_date, scenario.end_date
+def _series_rules(scenario: Scenario, refs: list[ParamRef], *, dated: bool) -> Iterator[_Finding]:
     for ref in refs:
         if ref.param.series is None:
             continue
         if not ref.series_allowed:
             message = "cannot change over time: give one value or distribution, not a series"
             yield _Finding((*ref.path, "series"), message, at_key=True)
+        if not dated:
+            continue
+        start, end = scenario.start_date, scenario.end_date
         for k, step in enumerate(ref.param.series):
             when = step.from_date
             path = (*ref.path, "series", k, "from")
+            if not FIRST_DATE <= when <= LAST_DATE:
+                continue  # an error of its own (_date_bounds)
             if when < start:
                 yield _Finding(
                     path, f"step starts {when}, before the start date {start}", "warning"
