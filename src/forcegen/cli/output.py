@@ -249,7 +249,7 @@ _SPACES = re.compile(r"[\t\r\n]+")
 
 
 def _cell(text: str) -> str:
-    return _SPACES.sub(" ", terminal_text(text)).strip()
+    return _SPACES.sub(" ", terminal_text(text))
 
 
 def _csv_value(value: Any) -> Any:

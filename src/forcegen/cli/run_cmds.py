@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,6 +17,8 @@ from rich.text import Text
 
 from forcegen.cli import app, stdout_console
 from forcegen.cli.options import (
+    DEFAULT_RUNS,
+    FormatOption,
     ModeOption,
     QuietOption,
     RunsOption,
@@ -27,6 +29,7 @@ from forcegen.cli.options import (
     StoreOption,
     WorkersOption,
 )
+from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.cli.progress import progress_bar
 from forcegen.distributed import run_reduced
 from forcegen.engine.simulate import Mode
@@ -36,12 +39,12 @@ from forcegen.results.reduce import SummaryTotals
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH, Store
 from forcegen.results.summary import Summary
-from forcegen.scenario.evidence import evidence_status_line
+from forcegen.scenario.evidence import evidence_status_line, evidence_table
 from forcegen.scenario.load import load_scenario_with_warnings
 from forcegen.scenario.model import Scenario
 from forcegen.sim import Sim, run_to_folder
 
-__all__ = ["run", "summary_table"]
+__all__ = ["evidence_json", "run", "summary_json", "summary_rows", "summary_table"]
 
 console = stdout_console
 
@@ -62,6 +65,53 @@ def summary_table(summary: Summary) -> Table:
     return table
 
 
+def summary_rows(summary: Summary) -> Rows:
+    """The summary as printed: labelled rows with ``median [low–high]`` text (drawn as
+    :func:`summary_table` on a terminal)."""
+    pct = f"{summary.q[0]:.0%}–{summary.q[1]:.0%}"
+    return Rows(
+        columns=(Column("quantity"), Column("value", f"median [{pct}]", "right")),
+        rows=[{"quantity": label, "value": value} for label, value in summary.rows()],
+        title=f"{summary.scenario}: {summary.runs} runs, {summary.mode}, seed {summary.seed}",
+        rich=summary_table(summary),
+    )
+
+
+def summary_csv_rows(summary: Summary) -> Rows:
+    """The summary as tidy rows of numbers (:meth:`Summary.to_frame`), for CSV."""
+    frame = summary.to_frame()
+    return Rows(
+        columns=tuple(Column(str(c)) for c in frame.columns),
+        rows=frame.astype(object).where(frame.notna(), None).to_dict("records"),
+    )
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    """The summary's JSON shape (docs/cli.md): scenario, runs, mode, seed, end_date,
+    q, currency and ``rows`` — one per number, as in :meth:`Summary.to_frame`."""
+    return {
+        "scenario": summary.scenario,
+        "runs": summary.runs,
+        "mode": summary.mode,
+        "seed": summary.seed,
+        "end_date": summary.end_date,
+        "q": list(summary.q),
+        "currency": summary.currency,
+        "rows": summary_csv_rows(summary).records(),
+    }
+
+
+def evidence_json(scenario: Scenario) -> dict[str, Any]:
+    """What a scenario rests on, for JSON: the status line and the counts by status."""
+    table = evidence_table(scenario)
+    return {
+        "line": evidence_status_line(scenario),
+        "claims_by_status": dict(table.claims_by_status),
+        "parameters_by_status": dict(table.parameters_by_status),
+        "unsourced": list(table.unsourced),
+    }
+
+
 def simulate_with_progress(sim: Sim, quiet: bool = False) -> Result:
     """Run ``sim`` with a Rich progress bar over replicates (on stderr)."""
     with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as progress:
@@ -71,7 +121,7 @@ def simulate_with_progress(sim: Sim, quiet: bool = False) -> Result:
 @app.command()
 def run(
     scenario: ScenarioArgument,
-    runs: RunsOption = 1000,
+    runs: RunsOption = DEFAULT_RUNS,
     seed: SeedOption = 1,
     mode: ModeOption = "stochastic",
     sample_parameters: SampleParametersOption = True,
@@ -101,6 +151,7 @@ def run(
             "(longer than for other commands: the simulation is already done).",
         ),
     ] = 300.0,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Simulate a scenario, print the summary (strength, recruits, losses, cost) and save
     the run in the results store.
@@ -129,12 +180,15 @@ def run(
     )
     st = None if no_store else Store(store, timeout=store_timeout)
     text = loaded.source_text or None
+    printer = Printer("run", fmt)
     if st is None and out is None:
         totals = SummaryTotals()
         start = time.perf_counter()
         with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as progress:
             run_reduced(sim, totals, progress)
-        _print_summary(totals.summary(), loaded.scenario, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        data = _print_summary(printer, totals.summary(), loaded.scenario, seconds)
+        printer.done(data, csv_rows=summary_csv_rows(totals.summary()))
         return
     with ExitStack() as stack:
         if st is not None:
@@ -146,21 +200,36 @@ def run(
         with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as bar:
             saving = None if bar is None else bar.stage("saving: quantiles", "sums")
             summary = run_to_folder(sim, folder, scenario_text=text, progress=bar, saving=saving)
-        _print_summary(summary, loaded.scenario, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        data = _print_summary(printer, summary, loaded.scenario, seconds)
         if st is not None and out is not None:
             with atomic_dir(out, recognise=is_result_folder) as target:
                 link_tree(folder, target)
         if out is not None:
-            console.print(f"wrote {out}/ (run.json, replicates/, quantiles.parquet)")
+            printer.line(f"wrote {out}/ (run.json, replicates/, quantiles.parquet)")
+            data["out"] = str(out)
         if st is not None:
             run_id = st.register(folder, label)
-            console.print(f"saved as run {run_id} in {store} (forcegen show {run_id})")
+            printer.line(f"saved as run {run_id} in {store} (forcegen show {run_id})")
+            data |= {"run_id": run_id, "store": str(store)}
+    printer.done(data, csv_rows=summary_csv_rows(summary))
 
 
-def _print_summary(summary: Summary, scenario: Scenario, seconds: float) -> None:
-    console.print(summary_table(summary))
-    console.print(evidence_status_line(scenario))
-    console.print(f"simulated in {seconds:.1f} s")
+def _print_summary(
+    printer: Printer, summary: Summary, scenario: Scenario, seconds: float
+) -> dict[str, Any]:
+    """Print the summary and its status lines; return the ``run`` JSON data."""
+    printer.table(summary_rows(summary))
+    printer.line(evidence_status_line(scenario))
+    printer.line(f"simulated in {seconds:.1f} s")
+    return {
+        "summary": summary_json(summary),
+        "evidence": evidence_json(scenario),
+        "elapsed_seconds": seconds,
+        "run_id": None,
+        "store": None,
+        "out": None,
+    }
 
 
 @app.command()
