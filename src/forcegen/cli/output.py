@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import PurePath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Console, RenderableType
 from rich.table import Table
@@ -44,6 +44,9 @@ from rich.text import Text
 from forcegen._version import __version__
 from forcegen.cli import SafeConsole, err_console
 from forcegen.safetext import csv_cell, terminal_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Column",
@@ -198,6 +201,16 @@ class Rows:
         return cls(
             columns=(Column("field"), Column("value", header)),
             rows=[{"field": k, "value": v} for k, v in values.items()],
+            title=title,
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, title: str | None = None) -> Rows:
+        """A table of a data frame's columns and rows (missing values as None)."""
+        values = frame.astype(object).where(frame.notna(), None)
+        return cls(
+            columns=tuple(Column(str(c)) for c in frame.columns),
+            rows=[{str(k): v for k, v in r.items()} for r in values.to_dict("records")],
             title=title,
         )
 

@@ -79,11 +79,7 @@ def summary_rows(summary: Summary) -> Rows:
 
 def summary_csv_rows(summary: Summary) -> Rows:
     """The summary as tidy rows of numbers (:meth:`Summary.to_frame`), for CSV."""
-    frame = summary.to_frame()
-    return Rows(
-        columns=tuple(Column(str(c)) for c in frame.columns),
-        rows=frame.astype(object).where(frame.notna(), None).to_dict("records"),
-    )
+    return Rows.from_frame(summary.to_frame())
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
