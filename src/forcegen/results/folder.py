@@ -19,6 +19,7 @@ links.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -258,13 +259,8 @@ def result_info(result: Result) -> RunInfo:
 
 
 def _slice(result: Result, lo: int, hi: int) -> Result:
-    return Result(
-        scenario=result.scenario,
-        scenario_hash=result.scenario_hash,
-        seed=result.seed,
-        version=result.version,
-        mode=result.mode,
-        sample_parameters=result.sample_parameters,
+    return dataclasses.replace(
+        result,
         data={k: v[lo:hi] for k, v in result.data.items()},
         parameters={k: v[lo:hi] for k, v in result.parameters.items()},
         first_run=result.first_run + lo,
@@ -489,8 +485,20 @@ class ResultFolder:
         return pd.date_range(self.meta["start_date"], periods=self.days)
 
     def scenario(self) -> Scenario:
-        """The scenario, from its canonical JSON."""
-        return Scenario.model_validate_json(self.meta["scenario_json"])
+        """The scenario, from its canonical JSON.
+
+        Raises:
+            StoreError: The stored scenario does not validate (``run.json`` was
+                edited or damaged).
+        """
+        return stored_scenario(self.meta.get("scenario_json"), self._what())
+
+    def _what(self) -> str:
+        """How to name this folder in messages: a stored run by its id and store."""
+        parent = self.path.parent
+        if parent.name.endswith(".runs"):
+            return f"run {self.path.name} in store {parent.with_name(parent.name[:-5])}"
+        return f"result folder {self.path}"
 
     def files(self) -> list[Path]:
         """The replicate files, in block order."""
@@ -644,6 +652,29 @@ class ResultFolder:
             return None
         table.index = self.dates
         return table
+
+
+def stored_scenario(text: Any, what: str) -> Scenario:
+    """The :class:`Scenario` from a stored canonical JSON text, or a
+    :class:`StoreError` naming ``what`` (e.g. ``run 3f9a0c1e in store x.duckdb``)
+    when it does not validate: a store is a file anyone can edit, and what it holds
+    is checked like any other input rather than failing with a traceback."""
+    from pydantic import ValidationError
+
+    if not isinstance(text, str | bytes):
+        raise StoreError(f"{what}: no stored scenario (scenario_json is missing)")
+    try:
+        return Scenario.model_validate_json(text)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0] if errors else None
+        where = ".".join(str(p) for p in first["loc"]) if first else ""
+        detail = f"; first: {where or '<document>'}: {first['msg']}" if first else ""
+        raise StoreError(
+            f"{what}: its stored scenario does not validate ({len(errors)} problem(s)"
+            f"{detail}); the store was edited or damaged: delete the run, or run the "
+            "scenario again with the same seed"
+        ) from None
 
 
 def _pick(labels: list[str], chosen: Iterable[str] | str | None, what: str) -> list[str] | None:
