@@ -9,65 +9,115 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from forcegen.cli import app
-from forcegen.cli.options import StoreOption
-from forcegen.cli.run_cmds import console, summary_table
+from forcegen.cli import app, err_console
+from forcegen.cli.options import FormatOption, StoreOption
+from forcegen.cli.output import Column, Format, Printer, Rows
+from forcegen.cli.run_cmds import (
+    console,
+    evidence_json,
+    summary_csv_rows,
+    summary_json,
+    summary_rows,
+)
 from forcegen.results.export import FORMATS, Filters, export_run
 from forcegen.results.result import DEFAULT_MAX_ROWS
 from forcegen.results.store import DEFAULT_PATH, RunInfo, Store
 from forcegen.scenario.evidence import evidence_status_line
 
-__all__ = ["delete", "export", "migrate", "runs", "show"]
+__all__ = ["RUNS_COLUMNS", "delete", "export", "migrate", "run_json", "runs", "show"]
 
 RunArgument = Annotated[
     str, typer.Argument(metavar="RUN", help="Run id (or a unique prefix), see `forcegen runs`.")
 ]
 
 
+RUNS_COLUMNS = (
+    Column("id", whole=True),
+    Column("saved", "saved (UTC)", text=lambda v: f"{v:%Y-%m-%d %H:%M}"),
+    Column("scenario"),
+    Column("replicates", "runs", "right", text=lambda v: f"{v:,}"),
+    Column("days", justify="right"),
+    Column("seed", justify="right"),
+    Column("mode"),
+    Column("forcegen"),
+    Column("label"),
+)
+"""Columns of ``forcegen runs`` (keys of its CSV and JSON rows)."""
+
+
 @app.command()
-def runs(store: StoreOption = DEFAULT_PATH) -> None:
+def runs(store: StoreOption = DEFAULT_PATH, fmt: FormatOption = Format.table) -> None:
     """List the runs saved in the results store, oldest first."""
     table = Store(store).list()
-    if table.empty:
-        console.print(f"no runs in {store}")
+    printer = Printer("runs", fmt)
+    rows = [
+        {
+            "id": str(row["run_id"]),
+            "saved": row["created_at"],
+            "scenario": str(row["scenario"]),
+            "replicates": int(row["replicates"]),
+            "days": int(row["horizon_days"]),
+            "seed": int(row["seed"]),
+            "mode": str(row["mode"]),
+            "forcegen": str(row["forcegen_version"]),
+            "label": row["label"] if isinstance(row["label"], str) else None,
+        }
+        for row in table.to_dict("records")
+    ]
+    if not rows and printer.format is Format.table:
+        console.print(f"no runs in {store}", markup=False)
         return
-    out = Table(title=f"runs in {store}", title_justify="left")
-    for col in ("id", "saved (UTC)", "scenario"):
-        out.add_column(col)
-    for col in ("runs", "days", "seed"):
-        out.add_column(col, justify="right")
-    for col in ("mode", "forcegen", "label"):
-        out.add_column(col)
-    for row in table.itertuples(index=False):
-        out.add_row(
-            str(row.run_id),
-            f"{row.created_at:%Y-%m-%d %H:%M}",
-            str(row.scenario),
-            f"{row.replicates:,}",
-            str(row.horizon_days),
-            str(row.seed),
-            str(row.mode),
-            str(row.forcegen_version),
-            row.label if isinstance(row.label, str) else "",
-        )
-    console.print(out)
+    printer.table(Rows(RUNS_COLUMNS, rows, title=f"runs in {store}"))
+    printer.done(rows)
 
 
 @app.command()
-def show(run: RunArgument, store: StoreOption = DEFAULT_PATH) -> None:
+def show(
+    run: RunArgument, store: StoreOption = DEFAULT_PATH, fmt: FormatOption = Format.table
+) -> None:
     """Show a stored run: its provenance and summary (strength, recruits, losses, cost)."""
     st = Store(store)
     info = st.info(run)
     folder = st.folder(info.run_id)
+    summary = folder.summary()
+    scenario = folder.scenario()
+    printer = Printer("show", fmt)
     for line in provenance_lines(info):
-        console.print(line, markup=False)
-    console.print(summary_table(folder.summary()))
-    console.print(evidence_status_line(folder.scenario()), markup=False)
+        printer.line(line)
+    printer.table(summary_rows(summary))
+    printer.line(evidence_status_line(scenario))
+    data = {
+        "run": run_json(info),
+        "summary": summary_json(summary),
+        "evidence": evidence_json(scenario),
+    }
+    printer.done(data, csv_rows=summary_csv_rows(summary))
+
+
+def run_json(info: RunInfo) -> dict[str, Any]:
+    """A stored run's provenance, for JSON (docs/cli.md, ``show``)."""
+    return {
+        "id": info.run_id,
+        "scenario": info.scenario,
+        "saved": info.created_at,
+        "label": info.label,
+        "seed": info.seed,
+        "replicates": info.replicates,
+        "mode": info.mode,
+        "sample_parameters": info.sample_parameters,
+        "forcegen": info.version,
+        "elapsed_seconds": info.elapsed_seconds,
+        "start_date": info.start_date,
+        "horizon_days": info.horizon_days,
+        "currency": info.currency,
+        "channels": list(info.channels),
+        "pools": list(info.pools),
+        "scenario_hash": info.scenario_hash,
+    }
 
 
 def provenance_lines(info: RunInfo) -> list[str]:
@@ -196,7 +246,9 @@ def delete(
             f"{info.seed}) from {store}?"
         )
         if not typer.confirm(question):
-            raise typer.Abort()
+            # Declining is an answer, not a failure: nothing is deleted, exit 0.
+            err_console.print(f"kept run {info.run_id}", markup=False)
+            return
     console.print(f"deleted run {st.delete(info.run_id)} from {store}")
 
 
