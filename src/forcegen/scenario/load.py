@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.checks import SourceMap, scenario_problems, validate_document
 from forcegen.scenario.model import Claim, Scenario
+from forcegen.scenario.overrides import apply_overrides, relocate_problems
 from forcegen.scenario.yamlsource import MAX_BYTES, YamlDocument, parse_yaml
 
 __all__ = [
@@ -68,14 +70,16 @@ class LoadedScenario:
 
 
 # ------------------------------------------------------------------------------ API
-def load_scenario(source: str | Path, *, strict: bool | None = None) -> Scenario:
+def load_scenario(
+    source: str | Path, *, strict: bool | None = None, overrides: Sequence[str] = ()
+) -> Scenario:
     """Load and check a scenario file or built-in scenario (see
     :func:`load_scenario_with_warnings`); warnings are dropped."""
-    return load_scenario_with_warnings(source, strict=strict).scenario
+    return load_scenario_with_warnings(source, strict=strict, overrides=overrides).scenario
 
 
 def load_scenario_with_warnings(
-    source: str | Path, *, strict: bool | None = None
+    source: str | Path, *, strict: bool | None = None, overrides: Sequence[str] = ()
 ) -> LoadedScenario:
     """Load and check a scenario.
 
@@ -84,6 +88,9 @@ def load_scenario_with_warnings(
             (see :func:`list_builtin`). An existing file wins over a built-in name.
         strict: Make parameters without evidence or assumption an error. Defaults to
             True for built-in scenarios and False for files.
+        overrides: ``PATH=VALUE`` texts applied to the file's data before it is
+            validated (:mod:`forcegen.scenario.overrides`); problems with them are
+            located at ``--set:N:COL``.
 
     Raises:
         ScenarioError: With every error found (in the scenario and its ledgers).
@@ -93,13 +100,20 @@ def load_scenario_with_warnings(
         path = Path(source)
         raw = _read(path, text_source)
         return _load(
-            raw, text_source, _FileFolder(path.parent), strict=bool(strict), path=text_source
+            raw,
+            text_source,
+            _FileFolder(path.parent),
+            strict=bool(strict),
+            path=text_source,
+            overrides=overrides,
         )
     if text_source in list_builtin():
         item = _builtin_dir().joinpath(text_source + ".yaml")
         raw = _read(item, str(item))
         folder = _ResourceFolder(_builtin_dir())
-        return _load(raw, str(item), folder, strict=strict is not False, path=str(item))
+        return _load(
+            raw, str(item), folder, strict=strict is not False, path=str(item), overrides=overrides
+        )
     raise ScenarioError([Problem(text_source, 0, 0, "", _not_found(text_source))])
 
 
@@ -241,8 +255,29 @@ def _load(
     *,
     strict: bool,
     path: str | None,
+    overrides: Sequence[str] = (),
 ) -> LoadedScenario:
     doc = parse_yaml(raw, file)
+    if not overrides:
+        return _check(doc, folder, strict=strict, path=path)
+    data, targets = apply_overrides(doc.data, overrides, Scenario)
+    changed = YamlDocument(data, doc.locations, doc.file, doc.key_locations, doc.text)
+    try:
+        loaded = _check(changed, folder, strict=strict, path=path)
+    except ScenarioError as exc:
+        problems = relocate_problems(exc.problems, doc.file, targets)
+        raise ScenarioError(problems, exc.omitted) from None
+    warnings = relocate_problems(loaded.warnings, doc.file, targets)
+    return LoadedScenario(loaded.scenario, warnings, loaded.source_text, loaded.path)
+
+
+def _check(
+    doc: YamlDocument,
+    folder: _FileFolder | _ResourceFolder,
+    *,
+    strict: bool,
+    path: str | None,
+) -> LoadedScenario:
     errors: list[Problem] = []
     scenario: Scenario | None = None
     try:
