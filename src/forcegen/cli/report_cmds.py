@@ -9,6 +9,7 @@ which :func:`forcegen.cli.main` prints without a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -98,7 +99,9 @@ def load_or_simulate(
                 f"simulated {source}: {result.runs} replicates in {result.elapsed_seconds:.1f} s"
             )
         return result, None
-    if not store.exists():
+    # lexists: a store path that exists but cannot be followed (a symlink loop) is
+    # reported by the store as such, not as a missing store.
+    if not os.path.lexists(store):
         names = ", ".join(list_builtin())
         raise UsageError(
             f"{source!r} is not a scenario file or built-in name ({names}), and there is "

@@ -429,7 +429,7 @@ class Store:
         """One row per stored run, oldest first: ``run_id, created_at`` (UTC), ``label,
         scenario, replicates, horizon_days, seed, mode, sample_parameters,
         forcegen_version, elapsed_seconds`` (seconds) ``, scenario_hash``."""
-        if not self.path.exists():
+        if not _store_exists(self.path):
             return pd.DataFrame(columns=_LIST_COLUMNS)
         with self._connect(write=False) as con:
             if not _has_schema(con, self.path):
@@ -450,7 +450,7 @@ class Store:
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the store for one operation; only ``create=True`` (a save) may create
         the file, and only ``legacy=True`` (a migration) opens a layout-1 store."""
-        if not create and not self.path.exists():
+        if not create and not _store_exists(self.path):
             raise StoreError(f"store {self.path} does not exist (no run has been saved there)")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -503,6 +503,19 @@ class Store:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _store_exists(path: Path) -> bool:
+    """Whether the store file exists. Only a missing file means "no store": a path
+    that cannot be followed (a symlink loop, a file where a folder should be, no
+    permission) is a :class:`StoreError`, not an empty store."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot open store {path}: {exc.strerror or exc}") from None
+    return True
+
+
 def _prepare(con: duckdb.DuckDBPyConnection, path: Path, write: bool, legacy: bool) -> None:
     """Check the store's schema version, creating the schema in a new (writable) store."""
     if not _has_schema(con, path):

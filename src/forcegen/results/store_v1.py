@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from forcegen.errors import StoreError
+from forcegen.results.folder import stored_scenario
 from forcegen.results.result import SERIES, Result, SeriesSpec
-from forcegen.scenario.model import Scenario
 
 __all__ = ["load_v1", "run_ids_v1"]
 
@@ -57,7 +57,7 @@ def load_v1(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[Result, dict[s
             [str(e) for e in entities],
         )
     result = Result(
-        scenario=Scenario.model_validate_json(row["scenario_json"]),
+        scenario=stored_scenario(row["scenario_json"], f"run {run_id} in the 0.3 store"),
         scenario_hash=str(row["scenario_hash"]),
         seed=int(row["seed"]),
         version=str(row["forcegen_version"]),
