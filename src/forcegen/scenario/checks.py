@@ -480,6 +480,7 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _duplicate_ids(scenario),
         _references(scenario),
         _event_dates(scenario) if dated else (),
+        _questions(scenario) if dated else (),
         _evidence(scenario, refs, strict=strict),
         _series_rules(scenario, refs, dated=dated),
         _value_ranges(refs),
@@ -563,6 +564,27 @@ def _event_dates(scenario: Scenario) -> Iterator[_Finding]:
 
 
 # -- evidence -------------------------------------------------------------------------
+def _questions(scenario: Scenario) -> Iterator[_Finding]:
+    """``questions.by`` dates ``hold`` and lies in the horizon; questions ask something."""
+    asked = scenario.questions
+    if asked is None:
+        return
+    if not asked.below and asked.hold is None:
+        yield _Finding(
+            ("questions",), "asks nothing: give below: [people, ...] and/or hold", "warning"
+        )
+    if asked.by is None:
+        return
+    if asked.hold is None:
+        yield _Finding(("questions", "by"), "by is the date of hold; give hold (people) too")
+    elif not scenario.start_date <= asked.by <= scenario.end_date:
+        yield _Finding(
+            ("questions", "by"),
+            f"date {asked.by} is outside the simulated horizon "
+            f"{scenario.start_date} to {scenario.end_date}",
+        )
+
+
 def _evidence(scenario: Scenario, refs: list[ParamRef], *, strict: bool) -> Iterator[_Finding]:
     known = [c.id for c in scenario.claims]
     cited: set[str] = set()

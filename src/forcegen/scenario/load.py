@@ -178,6 +178,9 @@ def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 (hex) of a canonical JSON dump of the validated scenario, merged ledger
     claims included: equal for scenarios that mean the same, whatever their layout."""
     dumped = scenario.model_dump(mode="python", by_alias=True)
+    if dumped.get("questions") is None:
+        # Scenarios without questions keep the hashes they had before questions existed.
+        dumped.pop("questions", None)
     canonical = json.dumps(
         dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value
     )

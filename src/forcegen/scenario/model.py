@@ -44,6 +44,7 @@ __all__ = [
     "MobilisationWave",
     "PayPackage",
     "Pool",
+    "Questions",
     "Recovery",
     "Scenario",
     "SeriesEnlistment",
@@ -407,6 +408,32 @@ Event = Annotated[
 ]
 
 
+# ------------------------------------------------------------------------- questions
+PositivePeople = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class Questions(_Model):
+    """The questions a scenario is written to answer, about deployed strength (all
+    channels, people). ``forcegen report`` leads with their answers, as ``forcegen ask
+    --below … --hold … --by …`` gives them."""
+
+    below: list[PositivePeople] = Field(
+        default_factory=list,
+        description="When does deployed strength first fall below each of these? [people]",
+        json_schema_extra={"x-unit": "people"},
+    )
+    hold: PositivePeople | None = Field(
+        default=None,
+        description="How likely is deployed strength to be at least this many people on "
+        "`by` (and on every day until then)? [people]",
+        json_schema_extra={"x-unit": "people"},
+    )
+    by: dt.date | None = Field(
+        default=None,
+        description="The date `hold` is asked for; the last simulated day when omitted.",
+    )
+
+
 # -------------------------------------------------------------------------- scenario
 class Scenario(_Model):
     """A complete, self-describing force-generation scenario."""
@@ -432,6 +459,11 @@ class Scenario(_Model):
     channels: list[Channel] = Field(min_length=1)
     losses: Losses
     events: list[Event] = Field(default_factory=list)
+    questions: Questions | None = Field(
+        default=None,
+        description="The questions reports answer first (thresholds in people); "
+        "without them, 75 % and 50 % of the initial deployed strength.",
+    )
 
     # -- convenience --------------------------------------------------------------------
     @property

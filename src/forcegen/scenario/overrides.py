@@ -29,7 +29,8 @@ An overridden parameter no longer rests on the claims its file cited: it becomes
 assumption whose rationale is the override itself (``set on the command line: --set
 PATH=VALUE``), so reports and ``forcegen evidence`` show where it came from. Any other
 field takes a YAML scalar (``2022-09-01``, ``365``, ``false``, ``text``) or a flow list
-(``[killed, wounded]``).
+(``[killed, wounded]``), and a section (``questions``, ``losses.recovery``) a YAML flow
+mapping (``questions={below: [100000], hold: 120000}``).
 
 Problems are located as ``--set:N:COL``: the N-th override, at the column of the
 offending part, with "did you mean" suggestions for misspelt keys and ids.
@@ -161,15 +162,7 @@ def parse_param_value(text: str) -> dict[str, Any]:
     """
     text = text.strip()
     if text.startswith("{"):
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(
-                f"cannot read {text!r} as a YAML mapping: {_first_line(exc)}"
-            ) from None
-        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-            raise ValueError(f"expected {PARAM_FORMS}, got {text!r}")
-        return data
+        return _mapping_value(text)
     number = _number(text)
     if number is not None:
         return {"value": number}
@@ -201,6 +194,18 @@ def parse_param_value(text: str) -> dict[str, Any]:
         return {"value": values[0]}
     fields = (*needed, *optional)
     return {"dist": kind, **dict(zip(fields, values, strict=False))}
+
+
+def _mapping_value(text: str) -> dict[str, Any]:
+    """A YAML flow mapping ``{key: value, ...}`` as plain data."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        reason = _first_line(exc)
+        raise ValueError(f"cannot read {text!r} as a YAML mapping: {reason}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise ValueError(f"expected a YAML mapping {{key: value, ...}}, got {text!r}")
+    return data
 
 
 def _number(text: str) -> float | int | None:
@@ -491,9 +496,13 @@ def _value(annotation: Any, override: Override) -> Any:
             if not value.get("evidence") and not value.get("assumption"):
                 value["assumption"] = f"set on the command line: --set {override.text}"
             return value
-        if _is_model(inner) or (
-            get_origin(inner) is Union and any(_is_model(m) for m in get_args(inner))
-        ):
+        sections = _is_model(inner) or (
+            get_origin(inner) in (Union, types.UnionType)
+            and any(_is_model(m) for m in get_args(inner))
+        )
+        if sections and override.value.startswith("{"):
+            return _mapping_value(override.value)
+        if sections:
             fields = ""
             if _is_model(inner):
                 fields = ": " + ", ".join(
