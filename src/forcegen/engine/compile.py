@@ -122,6 +122,16 @@ class ChannelPlan:
     stop-loss; for an indefinite one, everyone older than the explicit window.
     ``interval_multipliers[:, k]`` multiplies combat hazards for ages in the k-th interval
     of the scenario's service-multiplier breakpoints (the last interval: 1).
+
+    A term longer than the horizon needs no slot for most of its ages: past the *young*
+    ages (``0 … young``: training, minimum service, service multipliers), every age
+    faces the same hazards, and only people within ``horizon`` days of the term can
+    reach it. So slot ``s`` holds age ``s`` up to ``young``, and age ``s + age_offset``
+    above: slot ``young + 1`` stands for every age from ``young + 1`` to
+    ``term - horizon - 1`` (nobody there reaches the term within the horizon, whichever
+    of these ages they have), and the slots above it for the last ``horizon + 1`` days
+    of the term. The age structure then has at most ``young + horizon + 4`` slots,
+    whatever the term (:func:`age_slots`); ``age_offset`` is 0 for terms that fit.
     """
 
     index: int
@@ -138,6 +148,7 @@ class ChannelPlan:
     training_days: IntArray
     term_days: IntArray | None
     renew_age: IntArray
+    renew_slot: IntArray
     renew_into: int
     renewal_probability: Schedule
     early_termination: Schedule
@@ -161,11 +172,55 @@ class ChannelPlan:
     initial_deployed: FloatArray
     initial_recovering: FloatArray
     n_ages: int
+    young: int = 0
+    age_offset: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    term_slot: IntArray | None = None
 
     @property
     def tail(self) -> int:
         """Index of the tail slot."""
         return self.n_ages - 1
+
+    def slot_of(self, age: IntArray) -> IntArray:
+        """The slot of each replicate's ``age`` (below the term)."""
+        if not self.age_offset.any():
+            return age
+        return np.where(age <= self.young, age, np.maximum(age - self.age_offset, self.young + 1))
+
+    def ages_of_slots(self) -> IntArray:
+        """``(R, n_ages - 1)``: the age each slot below the tail stands for (the
+        youngest: slot ``young + 1`` of a compressed term stands for all ages up to
+        its own)."""
+        shape = (len(self.training_days), self.n_ages - 1)
+        age = np.broadcast_to(np.arange(self.n_ages - 1), shape)
+        if not self.age_offset.any():
+            return age
+        return np.where(age > self.young, age + self.age_offset[:, None], age)
+
+    def slot_widths(self, r: int, start: int, stop: int) -> IntArray | None:
+        """How many ages each slot ``start … stop - 1`` of replicate ``r`` stands for,
+        or None when each stands for one."""
+        off = int(self.age_offset[r]) if self.age_offset.size else 0
+        if off == 0 or not start <= self.young + 1 < stop:
+            return None
+        widths = np.ones(stop - start, dtype=np.int64)
+        widths[self.young + 1 - start] += off
+        return widths
+
+
+def term_slots(term: IntArray, young: int, days: int) -> IntArray:
+    """The slot where each replicate's term ends: the term itself, or for a term that
+    outlasts ``young + days + 2`` days, that many (see :class:`ChannelPlan`)."""
+    return np.minimum(term, young + days + 2)
+
+
+def age_slots(term: int | None, young: int, days: int) -> int:
+    """Slots of a channel's age structure (the tail included) for its longest term
+    (None: indefinite, where ``young`` is its window), its young ages and the
+    horizon: never more than ``young + days + 4``."""
+    if term is None:
+        return young + 1
+    return int(term_slots(np.array([term]), young, days)[0]) + 2
 
 
 @dataclass(frozen=True)
@@ -351,8 +406,15 @@ def _channel_plan(
         term = np.maximum(_as_days(res.scalar(contract.term_days)), training + 1)
     min_service = _as_days(res.scalar(contract.min_service_days))
     breakpoints = [m.until_day for m in losses.service_multipliers]
+    age_offset = np.zeros(runs, dtype=np.int64)
+    term_slot: IntArray | None = None
     if term is not None:
-        n_ages = int(term.max()) + 2  # ages 0..max(term), then the stop-loss tail
+        # Ages 0..term (compressed past the young ages when the term outlasts the
+        # horizon; see ChannelPlan), then the stop-loss tail.
+        young = max([int(training.max()), int(min_service.max()), *breakpoints])
+        term_slot = term_slots(term, young, days)
+        age_offset = term - term_slot
+        n_ages = int(term_slot.max()) + 2
         renew_term = (
             term - training
             if contract.renewal_term_days is None
@@ -361,7 +423,8 @@ def _channel_plan(
         renew_age = np.clip(term - renew_term, training, term - 1)
     else:
         window = max([int(training.max()) + 1, int(min_service.max()) + 1, *breakpoints])
-        n_ages = window + 1
+        young = window
+        n_ages = age_slots(None, window, days)
         renew_age = training.copy()
     # Combat hazards are multiplied early in service: one factor per interval between
     # the `until_day` breakpoints, and 1 after the last.
@@ -431,6 +494,9 @@ def _channel_plan(
         training_days=training,
         term_days=term,
         renew_age=renew_age.astype(np.int64),
+        renew_slot=np.where(
+            renew_age <= young, renew_age, np.maximum(renew_age - age_offset, young + 1)
+        ).astype(np.int64),
         renew_into=channel_index[contract.renew_into] if contract.renew_into else index,
         renewal_probability=res.schedule(contract.renewal_probability),
         early_termination=res.schedule(contract.early_termination_per_day),
@@ -454,4 +520,7 @@ def _channel_plan(
         initial_deployed=res.scalar(ch.initial.deployed),
         initial_recovering=res.scalar(ch.initial.recovering),
         n_ages=n_ages,
+        young=young,
+        age_offset=age_offset,
+        term_slot=term_slot,
     )

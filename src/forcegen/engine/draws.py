@@ -8,6 +8,7 @@ mean-field model. One semantics, two modes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,8 +39,15 @@ class Draws(Protocol):
         """How many arrive when ``lam`` are expected."""
         ...
 
-    def spread(self, name: str, n: Array, width: NDArray[np.int64]) -> list[Array]:
-        """Split ``n[r]`` people evenly at random over ``width[r]`` slots, per replicate."""
+    def spread(
+        self,
+        name: str,
+        n: Array,
+        width: NDArray[np.int64],
+        weights: Sequence[NDArray[np.int64] | None] | None = None,
+    ) -> list[Array]:
+        """Split ``n[r]`` people evenly at random over ``width[r]`` slots, per replicate;
+        where ``weights[r]`` is given, slot ``k`` gets ``weights[r][k]`` shares."""
         ...
 
     def exits_and_ageing(
@@ -71,6 +79,21 @@ class Draws(Protocol):
         ...
 
 
+def _shares(
+    width: NDArray[np.int64], weights: Sequence[NDArray[np.int64] | None] | None
+) -> list[FloatArray]:
+    """Per replicate, the share of each of its ``width[r]`` slots: equal (exactly
+    ``1 / width``, as always), or in proportion to ``weights[r]``."""
+    out: list[FloatArray] = []
+    for r, w in enumerate(width):
+        given = weights[r] if weights is not None else None
+        if given is None:
+            out.append(np.full(int(w), 1.0 / int(w)) if w > 0 else np.zeros(0))
+        else:
+            out.append(given / given.sum())
+    return out
+
+
 class StochasticDraws:
     """Integer draws from per-(block, stream name) generators."""
 
@@ -97,13 +120,18 @@ class StochasticDraws:
     def poisson(self, name: str, lam: FloatArray) -> Array:
         return self._gen(name).poisson(lam)
 
-    def spread(self, name: str, n: Array, width: NDArray[np.int64]) -> list[Array]:
+    def spread(
+        self,
+        name: str,
+        n: Array,
+        width: NDArray[np.int64],
+        weights: Sequence[NDArray[np.int64] | None] | None = None,
+    ) -> list[Array]:
         gen = self._gen(name)
+        shares = _shares(width, weights)
         return [
-            gen.multinomial(int(k), np.full(int(w), 1.0 / int(w)))
-            if w > 0
-            else np.zeros(0, dtype=np.int64)
-            for k, w in zip(n, width, strict=True)
+            gen.multinomial(int(k), p) if p.size > 0 else np.zeros(0, dtype=np.int64)
+            for k, p in zip(n, shares, strict=True)
         ]
 
     def exits_and_ageing(
@@ -146,11 +174,15 @@ class ExpectedDraws:
     def poisson(self, name: str, lam: FloatArray) -> Array:
         return np.asarray(lam, dtype=np.float64)
 
-    def spread(self, name: str, n: Array, width: NDArray[np.int64]) -> list[Array]:
-        return [
-            np.full(int(w), float(k) / int(w)) if w > 0 else np.zeros(0)
-            for k, w in zip(n, width, strict=True)
-        ]
+    def spread(
+        self,
+        name: str,
+        n: Array,
+        width: NDArray[np.int64],
+        weights: Sequence[NDArray[np.int64] | None] | None = None,
+    ) -> list[Array]:
+        shares = _shares(width, weights)
+        return [float(k) * p for k, p in zip(n, shares, strict=True)]
 
     def exits_and_ageing(
         self,

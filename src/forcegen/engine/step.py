@@ -95,13 +95,11 @@ class _Ages:
 
 def _ages(ch: ChannelPlan, breakpoints: list[int]) -> _Ages:
     runs, n = len(ch.training_days), ch.n_ages
-    age = np.arange(n)[None, :]
-    tail = age == n - 1
-    training = np.broadcast_to(age < ch.training_days[:, None], (runs, n))
     # The tail slot holds people older than any explicit age: for a fixed term, those
     # held by stop-loss (age >= term, counted at the term); otherwise long service.
     oldest = ch.term_days if ch.term_days is not None else np.full(runs, n - 1 + 10**6)
-    age_of_slot = np.where(tail, oldest[:, None], age)
+    age_of_slot = np.concatenate([ch.ages_of_slots(), oldest[:, None]], axis=1)
+    training = age_of_slot < ch.training_days[:, None]
     eligible = age_of_slot >= ch.min_service_days[:, None]
     bounds = np.asarray(breakpoints, dtype=np.int64)
     interval = np.searchsorted(bounds, age_of_slot, side="right")
@@ -140,14 +138,20 @@ def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
     spans: list[tuple[Array, Array, IntArray, IntArray, str]] = [
         (svc, trainees, zero, ch.training_days, "training")
     ]
-    if ch.term_days is None:
+    if ch.term_slot is None:
         svc[:, ch.tail] += deployed
         rec[:, ch.tail] += recovering
     else:
-        spans.append((svc, deployed, ch.training_days, ch.term_days, "deployed"))
-        spans.append((rec, recovering, ch.training_days, ch.term_days, "recovering"))
+        spans.append((svc, deployed, ch.training_days, ch.term_slot, "deployed"))
+        spans.append((rec, recovering, ch.training_days, ch.term_slot, "recovering"))
     for target, amount, start, stop, name in spans:
-        parts = draws.spread(f"{ch.id}/initial/{name}", amount, stop - start)
+        # A slot standing for several ages (a term longer than the horizon) gets their
+        # share of the uniform spread over ages.
+        widths = [
+            ch.slot_widths(r, int(a), int(b))
+            for r, (a, b) in enumerate(zip(start, stop, strict=True))
+        ]
+        parts = draws.spread(f"{ch.id}/initial/{name}", amount, stop - start, widths)
         for r, part in enumerate(parts):
             target[r, start[r] : stop[r]] += part
 
@@ -260,11 +264,11 @@ def simulate_block(
             o_tr[:, 1] += wounded_total
 
             # 4. ageing (done above, with the exits) and term end
-            if ch.term_days is not None:
-                at_term_s = s[rows, ch.term_days].copy()
-                at_term_r = rc[rows, ch.term_days].copy()
-                s[rows, ch.term_days] = 0
-                rc[rows, ch.term_days] = 0
+            if ch.term_slot is not None:
+                at_term_s = s[rows, ch.term_slot].copy()
+                at_term_r = rc[rows, ch.term_slot].copy()
+                s[rows, ch.term_slot] = 0
+                rc[rows, ch.term_slot] = 0
                 if ch.stop_loss[t]:
                     s[:, ch.tail] += at_term_s
                     rc[:, ch.tail] += at_term_r
@@ -320,11 +324,11 @@ def simulate_block(
         for source, target, ren_s, ren_r in renewals:
             tgt = plan.channels[target]
             if source == target:
-                age = tgt.renew_age
+                age = tgt.renew_slot
             else:
-                age = tgt.training_days
-                if tgt.term_days is not None:
-                    age = np.minimum(age, tgt.term_days - 1)
+                age = tgt.training_days  # a young age: its own slot
+                if tgt.term_slot is not None:
+                    age = np.minimum(age, tgt.term_slot - 1)
                 out.inflow[:, t, target, 1] += ren_s + ren_r
             svc[target][rows, age] += ren_s
             rec[target][rows, age] += ren_r
