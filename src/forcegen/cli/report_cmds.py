@@ -8,16 +8,17 @@ which :func:`forcegen.cli.main` prints without a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from forcegen.cli import SafeConsole, app, stdout_console
-from forcegen.cli.options import StoreOption, WorkersOption
+from forcegen.cli.options import DEFAULT_RUNS, FormatOption, StoreOption, WorkersOption
+from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.errors import UsageError
 from forcegen.results.outputs import check_file_target, looks_like_forcegen_figure
 from forcegen.results.result import Result
@@ -25,13 +26,25 @@ from forcegen.results.store import DEFAULT_PATH
 from forcegen.scenario.load import list_builtin
 from forcegen.sim import Sim
 
-__all__ = ["ForceOption", "ask", "compare_cmd", "load_or_simulate", "plot", "report", "solve"]
+if TYPE_CHECKING:
+    from forcegen.analysis.answers import Probability
+    from forcegen.results.summary import Band
+
+__all__ = [
+    "ASK_CSV_COLUMNS",
+    "DEFAULT_RUNS",
+    "ForceOption",
+    "ask",
+    "compare_cmd",
+    "load_or_simulate",
+    "plot",
+    "probability_json",
+    "report",
+    "solve",
+]
 
 console = stdout_console
 err = SafeConsole(stderr=True)
-
-DEFAULT_RUNS = 500
-"""Replicates simulated when a command is given a scenario rather than a stored run."""
 
 Source = Annotated[
     str,
@@ -210,6 +223,7 @@ def compare_cmd(
     ] = None,
     workers: WorkersOption = None,
     force: ForceOption = False,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Compare scenarios with the same seed: paired differences and changed inputs."""
     from forcegen.analysis.compare import compare
@@ -224,40 +238,114 @@ def compare_cmd(
     ]
     comparison = compare(results)
     lo, hi = comparison.q
+    printer = Printer("compare", fmt)
+    flat: list[dict[str, Any]] = []
     for pair in comparison.pairs:
-        table = Table(
-            title=f"{pair.other} − {pair.base}: paired differences over {pair.runs} replicates "
-            f"(seed {comparison.seed}; median [{lo:.0%}–{hi:.0%}])",
-            title_justify="left",
-        )
-        table.add_column("quantity")
-        table.add_column(pair.base, justify="right")
-        table.add_column(pair.other, justify="right")
-        table.add_column("difference", justify="right")
-        table.add_column("replicates higher", justify="right")
-        for q in pair.quantities:
-            table.add_row(
-                q.name,
-                q.base.format(),
-                q.other.format(),
-                q.difference.format(),
-                f"{q.share_higher:.0%}",
+        quantities = [
+            {
+                "quantity": q.name,
+                "base": q.base,
+                "other": q.other,
+                "difference": q.difference,
+                "share_higher": q.share_higher,
+            }
+            for q in pair.quantities
+        ]
+        printer.table(
+            Rows(
+                (
+                    Column("quantity"),
+                    Column("base", pair.base, "right", _band_text),
+                    Column("other", pair.other, "right", _band_text),
+                    Column("difference", justify="right", text=_band_text),
+                    Column("share_higher", "replicates higher", "right", _percent),
+                ),
+                quantities,
+                title=f"{pair.other} − {pair.base}: paired differences over {pair.runs} "
+                f"replicates (seed {comparison.seed}; median [{lo:.0%}–{hi:.0%}])",
             )
-        console.print(table)
+        )
         if pair.parameters:
-            params = Table(title="parameters that differ", title_justify="left")
-            for col in ("parameter", "change", pair.base, pair.other):
-                params.add_column(col)
-            for p in pair.parameters:
-                params.add_row(p.name, p.change, p.before or "", p.after or "")
-            console.print(params)
+            printer.table(
+                Rows(
+                    (
+                        Column("name", "parameter"),
+                        Column("change"),
+                        Column("before", pair.base),
+                        Column("after", pair.other),
+                    ),
+                    [dataclasses.asdict(p) for p in pair.parameters],
+                    title="parameters that differ",
+                )
+            )
         else:
-            console.print("no parameter values differ")
+            printer.line("no parameter values differ")
         for line in pair.structure:
-            console.print(f"  {line}", markup=False)
+            printer.line(f"  {line}")
+        flat += [
+            {"base": pair.base, "other": pair.other, "quantity": q.name, "unit": q.unit}
+            | _band_fields("base", q.base)
+            | _band_fields("other", q.other)
+            | _band_fields("difference", q.difference)
+            | {
+                "mean_difference": q.mean_difference,
+                "share_higher": q.share_higher,
+                "share_lower": q.share_lower,
+            }
+            for q in pair.quantities
+        ]
+    path = None
     if out is not None:
         path = write_report(results[0], out, comparison=results[1:], force=force)
-        console.print(f"wrote {path}")
+        printer.line(f"wrote {path}")
+    data = {
+        "names": list(comparison.names),
+        "seed": comparison.seed,
+        "runs": comparison.runs,
+        "q": list(comparison.q),
+        "pairs": [
+            {
+                "base": pair.base,
+                "other": pair.other,
+                "runs": pair.runs,
+                "quantities": list(pair.quantities),
+                "parameters": list(pair.parameters),
+                "structure": list(pair.structure),
+            }
+            for pair in comparison.pairs
+        ],
+        "report": path,
+    }
+    csv_columns = tuple(Column(key) for key in flat[0]) if flat else ()
+    printer.done(data, csv_rows=Rows(csv_columns, flat))
+
+
+def _band_text(band: Band) -> str:
+    return band.format()
+
+
+def _percent(share: float) -> str:
+    return f"{share:.0%}"
+
+
+def _band_fields(prefix: str, band: Band) -> dict[str, float]:
+    return {
+        f"{prefix}_median": band.median,
+        f"{prefix}_low": band.low,
+        f"{prefix}_high": band.high,
+    }
+
+
+def probability_json(p: Probability) -> dict[str, Any]:
+    """A probability with its Wilson interval, for JSON (docs/cli.md)."""
+    return {
+        "estimate": float(p),
+        "low": p.low,
+        "high": p.high,
+        "successes": p.successes,
+        "trials": p.trials,
+        "confidence": p.confidence,
+    }
 
 
 # -------------------------------------------------------------------------- solve
@@ -275,7 +363,9 @@ def solve(
         str,
         typer.Option(help="recruits (people/day added to a series channel) or bonus (sign-up)."),
     ] = "recruits",
-    runs: Annotated[int, typer.Option(min=1, help="Replicates per simulation.")] = 256,
+    runs: Annotated[
+        int, typer.Option(min=1, help="Replicates per simulation.", show_default=True)
+    ] = DEFAULT_RUNS,
     seed: Seed = 1,
     start: Annotated[
         str | None, typer.Option(help="First day the target must hold (YYYY-MM-DD).")
@@ -283,6 +373,7 @@ def solve(
     upper: Annotated[
         float | None, typer.Option(help="Largest lever value to try (found by doubling).")
     ] = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Recruits or sign-up bonus needed to hold deployed strength with a probability.
 
@@ -310,8 +401,63 @@ def solve(
         upper=upper,
         progress=progress,
     )
+    printer = Printer("solve", fmt)
     for line in answer.describe():
-        console.print(line, markup=False)
+        printer.line(line)
+    per_month = answer.per_month
+    data = {
+        "scenario": answer.scenario,
+        "lever": answer.lever,
+        "channel": answer.channel,
+        "parameters": list(answer.parameters),
+        "unit": answer.unit,
+        "hold_strength": answer.hold_strength,
+        "prob": answer.prob,
+        "window": list(answer.window),
+        "value": answer.value,
+        "interval": list(answer.interval),
+        "confidence": answer.confidence,
+        "per_month": None
+        if per_month is None
+        else {"value": per_month[0], "interval": list(per_month[1])},
+        "baseline": answer.baseline,
+        "probability": probability_json(answer.probability),
+        "baseline_probability": probability_json(answer.baseline_probability),
+        "already_holds": answer.already_holds,
+        "bracket": list(answer.bracket),
+        "evaluations": [
+            {"value": e.value, "probability": probability_json(e.probability), "margin": e.margin}
+            for e in answer.evaluations
+        ],
+        "runs": answer.runs,
+        "seed": answer.seed,
+        "mode": answer.mode,
+    }
+    row = {
+        "scenario": answer.scenario,
+        "lever": answer.lever,
+        "channel": answer.channel,
+        "unit": answer.unit,
+        "hold_strength": answer.hold_strength,
+        "prob": answer.prob,
+        "window_start": answer.window[0],
+        "window_end": answer.window[1],
+        "value": answer.value,
+        "value_low": answer.interval[0],
+        "value_high": answer.interval[1],
+        "confidence": answer.confidence,
+        "baseline": answer.baseline,
+        "probability": float(answer.probability),
+        "probability_low": answer.probability.low,
+        "probability_high": answer.probability.high,
+        "baseline_probability": float(answer.baseline_probability),
+        "already_holds": answer.already_holds,
+        "simulations": answer.simulations,
+        "runs": answer.runs,
+        "seed": answer.seed,
+        "mode": answer.mode,
+    }
+    printer.done(data, csv_rows=Rows(tuple(Column(k) for k in row), [row]))
 
 
 # ---------------------------------------------------------------------------- ask
@@ -335,26 +481,41 @@ def ask(
     seed: Seed = 1,
     store: StoreOption = DEFAULT_PATH,
     workers: WorkersOption = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Answer a question: time below a threshold, or the probability of holding a target."""
     from forcegen.analysis.answers import prob_hold, prob_hold_through, time_below
 
     if not below and hold is None:
         raise typer.BadParameter("ask --below N and/or --hold N [--by DATE] [--through]")
-    result, _ = load_or_simulate(source, runs=runs, seed=seed, store=store, workers=workers)
+    result, run_id = load_or_simulate(source, runs=runs, seed=seed, store=store, workers=workers)
+    printer = Printer("ask", fmt)
+    answers: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for threshold in below or []:
         tb = time_below(result, threshold)
         p = tb.probability
-        console.print(
+        printer.line(
             f"Deployed strength falls below {threshold:,.0f} by {result.end_date} in "
             f"{p.successes} of {p.trials} replicates: {p.format()} (95 % Wilson interval)."
         )
+        qd = tb.quantiles((0.05, 0.5, 0.95))
         if p.successes:
-            qd = tb.quantiles((0.05, 0.5, 0.95))
-            console.print(
+            printer.line(
                 f"  first date among those: median {qd[0.5].date()}, "
                 f"5–95 %: {qd[0.05].date()} – {qd[0.95].date()}"
             )
+        first = {"q05": qd[0.05], "median": qd[0.5], "q95": qd[0.95]} if p.successes else None
+        answers.append(
+            {
+                "threshold": threshold,
+                "by": result.end_date,
+                "probability": probability_json(p),
+                "first_below": first,
+            }
+        )
+        rows.append(_ask_row("below", threshold, result.end_date, p, first))
+    hold_answer = None
     if hold is not None:
         when = _parse_date(by)
         if through:
@@ -363,7 +524,62 @@ def ask(
         else:
             p = prob_hold(result, hold, by=when)
             what = f"on {when or result.end_date}"
-        console.print(
+        printer.line(
             f"Probability deployed strength is at least {hold:,.0f} {what}: {p.format()} "
             f"({p.successes} of {p.trials} replicates; 95 % Wilson interval)."
         )
+        day = when or result.end_date
+        hold_answer = {
+            "target": hold,
+            "date": day,
+            "through": through,
+            "probability": probability_json(p),
+        }
+        rows.append(_ask_row("hold_through" if through else "hold", hold, day, p, None))
+    data = {
+        "source": source,
+        "run_id": run_id,
+        "scenario": result.scenario.name,
+        "runs": result.runs,
+        "seed": result.seed,
+        "mode": result.mode,
+        "start_date": result.scenario.start_date,
+        "end_date": result.end_date,
+        "below": answers,
+        "hold": hold_answer,
+    }
+    printer.done(data, csv_rows=Rows(tuple(Column(k) for k in ASK_CSV_COLUMNS), rows))
+
+
+ASK_CSV_COLUMNS = (
+    "question",
+    "threshold",
+    "date",
+    "probability",
+    "low",
+    "high",
+    "successes",
+    "trials",
+    "first_below_q05",
+    "first_below_median",
+    "first_below_q95",
+)
+"""Columns of ``forcegen ask --format csv``: one row per question asked."""
+
+
+def _ask_row(
+    question: str, threshold: float, day: Any, p: Probability, first: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "question": question,
+        "threshold": threshold,
+        "date": day,
+        "probability": float(p),
+        "low": p.low,
+        "high": p.high,
+        "successes": p.successes,
+        "trials": p.trials,
+        "first_below_q05": None if first is None else first["q05"],
+        "first_below_median": None if first is None else first["median"],
+        "first_below_q95": None if first is None else first["q95"],
+    }
