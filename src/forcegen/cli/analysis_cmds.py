@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from forcegen.cli import SafeConsole, app, err_console
-from forcegen.cli.options import QuietOption, SchedulerOption, WorkersOption
+from forcegen.cli.options import FormatOption, QuietOption, SchedulerOption, WorkersOption
+from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.cli.progress import progress_bar
 from forcegen.cli.report_cmds import ForceOption
 from forcegen.engine.simulate import Mode
@@ -118,6 +119,7 @@ def sensitivity_cmd(
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     force: ForceOption = False,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Rank uncertain parameters by their influence on one output, with their evidence.
 
@@ -147,16 +149,15 @@ def sensitivity_cmd(
             progress=progress,
         )
     pct = f"{result.conf_level:.0%} CI"
-    table = Table(
-        # Text, not markup: the scenario name and output are the user's words.
-        title=Text(
-            f"{result.scenario.name}: sensitivity of {result.output.description}\n"
-            f"{result.method}, {result.samples} samples = {result.runs} runs, {result.mode}, "
-            f"seed {result.seed}; output mean {_fmt(result.output_mean)}, sd "
-            f"{_fmt(result.output_sd)}"
-        ),
-        title_justify="left",
+    title = (
+        f"{result.scenario.name}: sensitivity of {result.output.description}\n"
+        f"{result.method}, {result.samples} samples = {result.runs} runs, {result.mode}, "
+        f"seed {result.seed}; output mean {_fmt(result.output_mean)}, sd "
+        f"{_fmt(result.output_sd)}"
     )
+    # Text, not markup: the scenario name and output are the user's words.
+    table = Table(title=Text(title), title_justify="left")
+    shown: list[dict[str, Any]] = []
     table.add_column("#", justify="right")
     table.add_column("parameter", overflow="fold")
     if result.method == "sobol":
@@ -179,27 +180,58 @@ def sensitivity_cmd(
         evidence = Text(statuses, style=_STATUS_STYLE.get(str(r["weakest"]), ""))
         # Text cells: names and evidence may contain [brackets], which Rich would
         # otherwise read as markup.
+        explored = f"{_fmt(r['low'])} – {_fmt(r['high'])}"
         table.add_row(
             Text(str(r["rank"])),
             Text(str(r["parameter"])),
             Text(a),
             Text(b),
-            Text(f"{_fmt(r['low'])} – {_fmt(r['high'])}"),
+            Text(explored),
             evidence,
         )
-    console.print(table)
+        shown.append(
+            {"rank": r["rank"], "parameter": r["parameter"], "a": a, "b": b}
+            | {"explored": explored, "evidence": statuses}
+        )
+    printer = Printer("sensitivity", fmt, console=console)
+    index_headers = (
+        (f"ST ± {pct}", f"S1 ± {pct}")
+        if result.method == "sobol"
+        else (
+            f"mu* ± {pct}",
+            "sigma",
+        )
+    )
+    columns = (
+        Column("rank", "#", "right"),
+        Column("parameter"),
+        Column("a", index_headers[0], "right"),
+        Column("b", index_headers[1], "right"),
+        Column("explored", "values explored", "right"),
+        Column("evidence"),
+    )
+    printer.table(Rows(columns, shown, title=title, rich=table))
+    interactions: list[dict[str, Any]] | None = None
     if result.second_order is not None:
+        interactions = Rows.from_frame(result.second_order).records()
         pairs = Table(title="largest interactions (second-order Sobol)", title_justify="left")
         for col in ("parameter a", "parameter b", f"S2 ± {pct}"):
             pairs.add_column(col)
+        pair_rows: list[dict[str, Any]] = []
         for r in result.second_order.head(min(top, 10)).to_dict("records"):
             s2 = f"{r['S2']:.3f} ± {r['S2_conf']:.3f}"
             pairs.add_row(Text(str(r["parameter_a"])), Text(str(r["parameter_b"])), Text(s2))
-        console.print(pairs)
+            pair_rows.append({"a": r["parameter_a"], "b": r["parameter_b"], "s2": s2})
+        pair_columns = (
+            Column("a", "parameter a"),
+            Column("b", "parameter b"),
+            Column("s2", f"S2 ± {pct}"),
+        )
+        printer.table(Rows(pair_columns, pair_rows, title=str(pairs.title), rich=pairs))
     k = min(5, len(result.table))
     weak = result.weak_among_top(k)
     if weak:
-        console.print(
+        printer.line(
             Text.assemble(
                 ("the answer hinges on weak evidence:", "yellow"),
                 f" of the {k} most influential inputs, {len(weak)} rest on an unverified "
@@ -207,13 +239,40 @@ def sensitivity_cmd(
             )
         )
     for note in result.notes:
-        console.print(f"note: {note}", markup=False)
-    console.print(f"analysed in {result.elapsed_seconds:.1f} s")
+        printer.line(f"note: {note}")
+    printer.line(f"analysed in {result.elapsed_seconds:.1f} s")
+    paths: dict[str, Path] | None = None
     if out is not None:
         paths = result.write(out, top=top, force=force)
-        console.print(f"wrote {paths['figure']} and {paths['table']}", markup=False)
-    else:
+        printer.line(f"wrote {paths['figure']} and {paths['table']}")
+    elif printer.format is Format.table:
         err_console.print("(give --out DIR to write the figure and the table)")
+    parameters = Rows.from_frame(result.table)
+    data = {
+        "scenario": result.scenario.name,
+        "output": {
+            "text": result.output.text,
+            "description": result.output.description,
+            "unit": result.output.unit,
+            "date": result.output.date,
+        },
+        "method": result.method,
+        "mode": result.mode,
+        "samples": result.samples,
+        "runs": result.runs,
+        "seed": result.seed,
+        "conf_level": result.conf_level,
+        "output_mean": result.output_mean,
+        "output_sd": result.output_sd,
+        "noise_share": result.noise_share,
+        "parameters": parameters.records(),
+        "second_order": interactions,
+        "weak_among_top": {"k": k, "parameters": weak},
+        "notes": list(result.notes),
+        "elapsed_seconds": result.elapsed_seconds,
+        "files": paths,
+    }
+    printer.done(data, csv_rows=parameters)
 
 
 @app.command("calibrate")
@@ -249,6 +308,7 @@ def calibrate_cmd(
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     force: ForceOption = False,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Calibrate parameters to observed data (ABC-SMC) and write a calibrated scenario.
 
@@ -278,15 +338,15 @@ def calibrate_cmd(
             scheduler=scheduler,
             progress=progress,
         )
-    table = Table(
-        title=Text(
-            f"{result.scenario.name} calibrated to {observed.name}: "
-            f"{len(data.rows)} observations, {result.simulations} simulations, "
-            f"{len(result.temperatures)} generations, final temperature "
-            f"{result.final_temperature:.3g}, ESS {result.ess:.0f}"
-        ),
-        title_justify="left",
+    title = (
+        f"{result.scenario.name} calibrated to {observed.name}: "
+        f"{len(data.rows)} observations, {result.simulations} simulations, "
+        f"{len(result.temperatures)} generations, final temperature "
+        f"{result.final_temperature:.3g}, ESS {result.ess:.0f}"
     )
+    table = Table(title=Text(title), title_justify="left")
+    headers = ("parameter", "prior", "posterior mean", "median", "5–95 %", "shrinkage")
+    shown: list[dict[str, Any]] = []
     table.add_column("parameter", overflow="fold")
     table.add_column("prior")
     for col in ("posterior mean", "median", "5–95 %", "shrinkage"):
@@ -304,10 +364,37 @@ def calibrate_cmd(
             _statuses(str(r["evidence"])),
         )
         table.add_row(*(Text(c) for c in cells))
-    console.print(table)
+        shown.append(dict(zip((*headers, "evidence"), cells, strict=True)))
+    printer = Printer("calibrate", fmt, console=console)
+    columns = tuple(
+        Column(h, justify="left" if h in ("parameter", "prior") else "right") for h in headers
+    )
+    printer.table(Rows((*columns, Column("evidence")), shown, title=title, rich=table))
     for note in result.notes:
-        console.print(f"note: {note}", markup=False)
+        printer.line(f"note: {note}")
     paths = result.write(out, force=force)
-    console.print(f"calibrated in {result.elapsed_seconds:.1f} s")
+    printer.line(f"calibrated in {result.elapsed_seconds:.1f} s")
     for what, path in paths.items():
-        console.print(f"wrote {what.replace('_', ' ')}: {path}", markup=False)
+        printer.line(f"wrote {what.replace('_', ' ')}: {path}")
+    posterior = Rows.from_frame(result.summary)
+    summary = {
+        "scenario": result.scenario.name,
+        "observed": str(observed),
+        "observations": len(data.rows),
+        "parameters": list(result.parameters),
+        "factors": list(result.factors),
+        "simulations": result.simulations,
+        "evaluations": result.evaluations,
+        "generations": len(result.temperatures),
+        "final_temperature": result.final_temperature,
+        "ess": result.ess,
+        "seed": result.seed,
+        "mode": result.mode,
+        "others": result.others,
+        "posterior": posterior.records(),
+        "fit": Rows.from_frame(result.fit).records(),
+        "notes": list(result.notes),
+        "elapsed_seconds": result.elapsed_seconds,
+        "files": paths,
+    }
+    printer.done(summary, csv_rows=posterior)
