@@ -18,7 +18,7 @@ from rich.text import Text
 from forcegen.cli import SafeConsole, app, err_console
 from forcegen.cli.options import FormatOption
 from forcegen.cli.output import Column, Format, Printer, Rows
-from forcegen.errors import Problem, ScenarioError
+from forcegen.errors import MAX_PROBLEMS, Problem, ScenarioError
 from forcegen.safetext import terminal_text
 from forcegen.scenario.evidence import CLAIM_STATUSES, EvidenceTable, evidence_table
 from forcegen.scenario.load import (
@@ -75,14 +75,30 @@ def validate(source: Source, strict: Strict = None, fmt: FormatOption = Format.t
     try:
         loaded = load_scenario_with_warnings(source, strict=strict)
     except ScenarioError as exc:
-        problems = list(exc.problems)
+        problems, omitted = _bounded(exc.problems, exc.omitted)
         data = {"source": source, "valid": False, "scenario": None}
-        data |= {"problems": problems, "omitted": dict(exc.omitted)}
+        data |= {"problems": problems, "omitted": omitted}
         printer.done(data, csv_rows=_problem_rows(problems))
         raise typer.Exit(2) from None
     data = {"source": source, "valid": True, "scenario": scenario_json(loaded)}
     data |= {"problems": list(loaded.warnings), "omitted": {}}
     printer.done(data, csv_rows=_problem_rows(loaded.warnings))
+
+
+def _bounded(
+    problems: list[Problem], omitted: dict[str, int]
+) -> tuple[list[Problem], dict[str, int]]:
+    """At most :data:`MAX_PROBLEMS` problems per file; the others counted by file."""
+    kept: list[Problem] = []
+    per_file: dict[str, int] = {}
+    left = dict(omitted)
+    for problem in problems:
+        per_file[problem.file] = per_file.get(problem.file, 0) + 1
+        if per_file[problem.file] <= MAX_PROBLEMS:
+            kept.append(problem)
+        else:
+            left[problem.file] = left.get(problem.file, 0) + 1
+    return kept, left
 
 
 def _problem_rows(problems: list[Problem]) -> Rows:
