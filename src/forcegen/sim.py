@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,16 @@ this process also as each block's days are simulated (its replicates advance tog
 so a block half-way through its horizon counts as half its replicates)."""
 
 
-def load(source: str | Path) -> Scenario:
-    """Load a scenario from a YAML file or a built-in name (see ``forcegen scenarios``)."""
-    return load_scenario(source)
+def load(source: str | Path, *, overrides: Sequence[str] = ()) -> Scenario:
+    """Load a scenario from a YAML file or a built-in name (see ``forcegen scenarios``).
+
+    Args:
+        source: A YAML path or a built-in name.
+        overrides: ``PATH=VALUE`` texts, as ``--set`` takes them on the command line
+            (``"losses.killed_per_day=range:0.0002,0.0004"``; see
+            :mod:`forcegen.scenario.overrides`), applied before validation.
+    """
+    return load_scenario(source, overrides=overrides)
 
 
 class Sim:

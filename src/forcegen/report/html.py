@@ -28,6 +28,7 @@ of those inputs in the evidence appendix. The rule, by headline:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import re
 import zlib
@@ -55,7 +56,7 @@ from forcegen.results.outputs import atomic_file, has_marker
 from forcegen.results.result import Result
 from forcegen.results.summary import Band, Summary
 from forcegen.scenario.evidence import WEAK_STATUSES, Basis, EvidenceTable, evidence_table
-from forcegen.scenario.model import EXIT_CAUSES, ChangePay, Scenario
+from forcegen.scenario.model import EXIT_CAUSES, ChangePay, Questions, Scenario
 from forcegen.scenario.walk import iter_params
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ __all__ = [
     "HeadlineBasis",
     "headline_bases",
     "is_report",
+    "questions_for",
     "render_report",
     "write_report",
 ]
@@ -258,6 +260,102 @@ class _Row:
     basis: str
 
 
+# --------------------------------------------------------------------- questions
+def questions_for(
+    scenario: Scenario,
+    *,
+    below: Sequence[float] | None = None,
+    hold: float | None = None,
+    by: dt.date | str | None = None,
+) -> Questions | None:
+    """The questions a report leads with: those given (``--below``, ``--hold``,
+    ``--by``; people and a date), else the scenario's own ``questions:``, else None
+    (the report then uses fractions of the initial deployed strength).
+
+    Raises:
+        UsageError: A threshold that is not a positive number of people, ``by``
+            without ``hold``, or ``by`` outside the simulated horizon.
+    """
+    if not below and hold is None and by is None:
+        return scenario.questions
+    if by is not None and hold is None:
+        raise UsageError("--by is the date of --hold; give --hold N (people) too")
+    levels = [float(x) for x in below or []]
+    for level in [*levels, *([] if hold is None else [float(hold)])]:
+        if not (np.isfinite(level) and level > 0):
+            raise UsageError(f"thresholds are positive numbers of people, got {level:g}")
+    day: dt.date | None = None
+    if by is not None:
+        try:
+            day = by if isinstance(by, dt.date) else dt.date.fromisoformat(str(by))
+        except ValueError:
+            raise UsageError(f"--by: expected a date YYYY-MM-DD, got {by!r}") from None
+        if not scenario.start_date <= day <= scenario.end_date:
+            raise UsageError(
+                f"--by {day} is outside the simulated horizon "
+                f"{scenario.start_date} to {scenario.end_date}"
+            )
+    return Questions(below=levels, hold=None if hold is None else float(hold), by=day)
+
+
+def _question_rows(
+    result: Result, asked: Questions, q: tuple[float, float]
+) -> tuple[list[_Row], list[float], list[str]]:
+    """Headline rows answering the user's questions, and the below-figure's
+    thresholds (people) and labels."""
+    rows: list[_Row] = []
+    end = result.end_date
+    for level in asked.below:
+        below = time_below(result, level)
+        p = below.probability
+        rows.append(
+            _Row(
+                f"asked-below-{level:g}",
+                f"Probability deployed strength falls below {level:,.0f} people by {end}",
+                f"<span class='num'>{_e(p.format())}</span>",
+                "all",
+            )
+        )
+        qd = below.quantiles((q[0], 0.5, q[1]))
+        when = (
+            f"median {qd[0.5].date()} <span class='band'>[{qd[q[0]].date()} – "
+            f"{qd[q[1]].date()}]</span>"
+            if p.successes
+            else "does not happen in any replicate"
+        )
+        rows.append(
+            _Row(
+                f"asked-when-{level:g}",
+                f"If it falls below {level:,.0f}: first date, among the {p.successes} of "
+                f"{result.runs} replicates where it does",
+                when,
+                "all",
+            )
+        )
+    if asked.hold is not None:
+        day = asked.by or end
+        on = prob_hold(result, asked.hold, by=day)
+        through = prob_hold_through(result, asked.hold, until=day)
+        rows.append(
+            _Row(
+                "asked-hold",
+                f"Probability deployed strength is at least {asked.hold:,.0f} people on {day}",
+                f"<span class='num'>{_e(on.format())}</span>",
+                "all",
+            )
+        )
+        rows.append(
+            _Row(
+                "asked-hold-through",
+                f"Probability it is at least {asked.hold:,.0f} on every day through {day}",
+                f"<span class='num'>{_e(through.format())}</span>",
+                "all",
+            )
+        )
+    levels = list(asked.below)
+    return rows, levels, [f"below {x:,.0f}" for x in levels]
+
+
 # --------------------------------------------------------------------- report
 def render_report(
     result: Result,
@@ -266,6 +364,7 @@ def render_report(
     comparison: Comparison | Sequence[Result] | None = None,
     thresholds: Sequence[float] = (0.75, 0.5),
     q: tuple[float, float] = (0.05, 0.95),
+    questions: Questions | None = None,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     sc = result.scenario
@@ -309,9 +408,16 @@ def render_report(
             "all",
         )
     )
-    # Thresholds are fractions of the initial deployed force; with none deployed on
-    # the first day there is nothing to hold, so those rows and the figure are left out.
-    used = list(thresholds) if deployed0 > 0 else []
+    # The user's questions (people) come first when there are any; otherwise the
+    # thresholds are fractions of the initial deployed force, and with none deployed
+    # on the first day there is nothing to hold, so those rows and the figure go.
+    asked_rows: list[_Row] = []
+    asked_levels: list[float] = []
+    asked_labels: list[str] = []
+    if questions is not None:
+        asked_rows, asked_levels, asked_labels = _question_rows(result, questions, q)
+        rows[:0] = asked_rows  # the user's questions first
+    used = list(thresholds) if deployed0 > 0 and questions is None else []
     for frac in used:
         level = round(frac * deployed0)
         what = f"{frac:.0%} of the initial deployed strength ({level:,} people)"
@@ -398,19 +504,17 @@ def render_report(
         rows.append(_Row(key, f"{label} ({unit})", value, "cost"))
 
     # -- figures
-    thresholds_people = [round(f * deployed0) for f in used]
+    thresholds_people: list[float] = [round(f * deployed0) for f in used]
+    below_labels = [
+        f"below {f:.0%} of initial ({t:,})" for f, t in zip(used, thresholds_people, strict=True)
+    ]
+    if asked_levels:
+        thresholds_people, below_labels = list(asked_levels), asked_labels
     figure_list: list[tuple[str, str, Figure]] = [
         ("fig-fan", "Deployed strength, all channels and by channel", figs.fan_chart(result))
     ]
-    if used:
-        below_fig = figs.below_chart(
-            result,
-            thresholds_people,
-            labels=[
-                f"below {f:.0%} of initial ({t:,})"
-                for f, t in zip(used, thresholds_people, strict=True)
-            ],
-        )
+    if thresholds_people:
+        below_fig = figs.below_chart(result, thresholds_people, labels=below_labels)
         figure_list.append(
             (
                 "fig-below",
@@ -474,6 +578,7 @@ def write_report(
     store_run_id: str | None = None,
     comparison: Comparison | Sequence[Result] | None = None,
     thresholds: Sequence[float] = (0.75, 0.5),
+    questions: Questions | None = None,
     force: bool = False,
 ) -> Path:
     """Write the self-contained HTML report of ``result`` to ``path``.
@@ -489,7 +594,10 @@ def write_report(
         comparison: Other results run with the same seed (compared with ``result``
             and overlaid in a figure), or a ready :class:`Comparison` (tables only).
         thresholds: Fractions of the median initial deployed strength for the hold
-            probabilities and times below (e.g. 0.75 and 0.5).
+            probabilities and times below (e.g. 0.75 and 0.5), when there are no
+            ``questions``.
+        questions: The user's questions (thresholds in people, a date; see
+            :func:`questions_for`), answered first in place of ``thresholds``.
         force: Replace an existing file even if forcegen did not write it.
 
     Returns:
@@ -503,7 +611,11 @@ def write_report(
         raise UsageError("thresholds are fractions of the initial deployed strength, e.g. 0.75")
     out = Path(path)
     text = render_report(
-        result, store_run_id=store_run_id, comparison=comparison, thresholds=thresholds
+        result,
+        store_run_id=store_run_id,
+        comparison=comparison,
+        thresholds=thresholds,
+        questions=questions,
     )
     with atomic_file(out, force=force, recognise=is_report) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -4,11 +4,16 @@ Series and their dimensions are listed in :data:`SERIES` (and in
 ``docs/architecture.md``); names are stable. Views: :meth:`Result.to_xarray`
 (labelled arrays), :meth:`Result.to_pandas` (tidy rows), :meth:`Result.total` and
 :meth:`Result.quantiles` (aggregates across replicates), :meth:`Result.summary`.
+Answers, figures and reports, as the command line gives them: :meth:`Result.time_below`,
+:meth:`Result.prob_hold`, :meth:`Result.costs`, :meth:`Result.plot` and
+:meth:`Result.report` (they delegate to :mod:`forcegen.analysis` and
+:mod:`forcegen.report`, imported when called: results sit below them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,8 +27,12 @@ from forcegen.errors import UsageError
 from forcegen.scenario.model import EXIT_CAUSES, STATES, Scenario
 
 if TYPE_CHECKING:
-    import xarray as xr
+    from pathlib import Path
 
+    import xarray as xr
+    from matplotlib.figure import Figure
+
+    from forcegen.analysis.answers import Costs, Probability, TimeBelow
     from forcegen.results.summary import Summary
 
 __all__ = [
@@ -534,6 +543,131 @@ class Result:
 
     def _repr_html_(self) -> str:
         return self.summary().to_html()
+
+    # -- answers, figures, report (imported when called: they sit above results) --------
+    def time_below(
+        self,
+        threshold: float,
+        *,
+        channels: Iterable[str] | str | None = None,
+        states: Iterable[str] | str = ("deployed",),
+        confidence: float = 0.95,
+    ) -> TimeBelow:
+        """When strength first falls below ``threshold`` people, replicate by replicate
+        (``forcegen ask --below N``).
+
+        Args:
+            threshold: Strength threshold (people); below means strictly less.
+            channels: Channels summed (all when None).
+            states: States summed (default: deployed, the people in theatre).
+            confidence: Coverage of the probability's Wilson interval.
+
+        Returns:
+            A :class:`~forcegen.analysis.answers.TimeBelow`: ``.probability`` of falling
+            below within the horizon, ``.quantiles()`` of the first date, ``.curve``.
+        """
+        from forcegen.analysis.answers import time_below
+
+        return time_below(self, threshold, channels=channels, states=states, confidence=confidence)
+
+    def prob_hold(
+        self,
+        target: float,
+        by: dt.date | str | None = None,
+        *,
+        through: bool = False,
+        start: dt.date | str | None = None,
+        channels: Iterable[str] | str | None = None,
+        states: Iterable[str] | str = ("deployed",),
+        confidence: float = 0.95,
+    ) -> Probability:
+        """Probability that strength is at least ``target`` people on ``by`` (the last
+        simulated day when None), or with ``through=True`` on every day from ``start``
+        (the first day when None) through ``by`` (``forcegen ask --hold N --by DATE
+        [--through]``).
+
+        Returns:
+            A :class:`~forcegen.analysis.answers.Probability`: a float (share of
+            replicates) with ``.low``/``.high`` (Wilson interval) and counts.
+        """
+        from forcegen.analysis.answers import prob_hold, prob_hold_through
+
+        if through:
+            return prob_hold_through(
+                self,
+                target,
+                until=by,
+                start=start,
+                channels=channels,
+                states=states,
+                confidence=confidence,
+            )
+        if start is not None:
+            raise UsageError("start applies with through=True (every day from start to by)")
+        return prob_hold(
+            self, target, by=by, channels=channels, states=states, confidence=confidence
+        )
+
+    def costs(
+        self, *, convert_to: str | None = None, q: tuple[float, float] = (0.05, 0.95)
+    ) -> Costs:
+        """Costs by kind and month, per recruit and per deployed person-day, in the
+        scenario currency or ``convert_to`` (one of its exchange rates).
+
+        Returns:
+            A :class:`~forcegen.analysis.answers.Costs` (``.total()``, ``.by_kind()``,
+            ``.monthly()``, ``.table()``; currency).
+        """
+        from forcegen.analysis.answers import costs
+
+        return costs(self, convert_to=convert_to, q=q)
+
+    def plot(self, kind: str = "fan", *, currency: str | None = None) -> Figure:
+        """One figure of the result as a matplotlib :class:`~matplotlib.figure.Figure`
+        (``forcegen plot --kind KIND``); save it with ``fig.savefig(path)``.
+
+        Args:
+            kind: ``fan`` (strength bands), ``inflows``, ``outflows``, ``losses``,
+                ``cost`` or ``pools`` (see ``forcegen.report.figures.FIGURES``).
+            currency: For ``kind="cost"``: report in this currency (one of the
+                scenario's exchange rates).
+
+        Raises:
+            UsageError: An unknown kind, or a currency for another kind.
+        """
+        from forcegen.report import figures
+
+        if kind not in figures.FIGURES:
+            close = difflib.get_close_matches(kind, list(figures.FIGURES), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(
+                f"unknown figure kind {kind!r}{hint} (kinds: {', '.join(figures.FIGURES)})"
+            )
+        if currency is not None:
+            if kind != "cost":
+                raise UsageError("currency applies to kind='cost' only")
+            return figures.cost_chart(self, convert_to=currency)
+        return figures.FIGURES[kind](self)
+
+    def report(
+        self,
+        path: str | Path,
+        *,
+        below: Sequence[float] | None = None,
+        hold: float | None = None,
+        by: dt.date | str | None = None,
+        force: bool = False,
+    ) -> Path:
+        """Write the self-contained HTML report (``forcegen report``) and return its
+        path. ``below``, ``hold`` and ``by`` are the headline questions (people, a
+        date), as ``--below``/``--hold``/``--by``; by default the scenario's own
+        ``questions:``, else 75 % and 50 % of the initial deployed strength.
+        An existing file is replaced only when it is a forcegen report, or ``force``.
+        """
+        from forcegen.report.html import questions_for, write_report
+
+        asked = questions_for(self.scenario, below=below, hold=hold, by=by)
+        return write_report(self, path, questions=asked, force=force)
 
     @property
     def end_date(self) -> dt.date:

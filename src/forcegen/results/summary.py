@@ -59,9 +59,12 @@ class Band:
         return f"{f.format(self.median)} [{f.format(self.low)}–{f.format(self.high)}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Summary:
     """Headline answers of one ensemble.
+
+    Printed (``str``, ``repr``) it is an aligned text table; in a notebook, an HTML
+    table (``_repr_html_``); :meth:`to_frame` and :meth:`to_dict` give the numbers.
 
     Attributes:
         scenario: Scenario name.
@@ -175,6 +178,38 @@ class Summary:
         out = dataclasses.asdict(self)
         out["q"] = list(self.q)
         return out
+
+    @property
+    def title(self) -> str:
+        """``NAME: RUNS runs, MODE, seed SEED``."""
+        return f"{self.scenario}: {self.runs} runs, {self.mode}, seed {self.seed}"
+
+    def to_text(self) -> str:
+        """The headline numbers as an aligned plain-text table: the title, then one
+        line per quantity with its median and band right-aligned (people; costs in
+        billions of the scenario currency)."""
+        pct = f"{self.q[0]:.0%}–{self.q[1]:.0%}"
+        cells = [("quantity", "median", f"[{pct}]")]
+        for label, value in self.rows():
+            median, _, band = value.partition(" [")
+            cells.append((label, median, f"[{band}" if band else ""))
+        widths = [max(len(row[i]) for row in cells) for i in range(3)]
+        lines = [self.title]
+        for i, (label, median, band) in enumerate(cells):
+            line = f"{label:<{widths[0]}}  {median:>{widths[1]}}  {band:<{widths[2]}}"
+            lines.append(line.rstrip())
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
     def to_html(self) -> str:
         """A small HTML table (notebooks)."""
