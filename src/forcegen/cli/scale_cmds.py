@@ -21,6 +21,7 @@ import typer
 
 from forcegen.cli import SafeConsole, app
 from forcegen.cli.options import (
+    FormatOption,
     ModeOption,
     QuietOption,
     RunsOption,
@@ -30,13 +31,15 @@ from forcegen.cli.options import (
     SeedOption,
     WorkersOption,
 )
+from forcegen.cli.output import Format, Printer
 from forcegen.cli.progress import progress_bar
 from forcegen.cli.report_cmds import ForceOption
-from forcegen.cli.run_cmds import summary_table
+from forcegen.cli.run_cmds import summary_csv_rows, summary_json, summary_rows
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
 from forcegen.results.outputs import atomic_file, check_file_target, csv_header, csv_header_is
 from forcegen.results.reduce import Reducer, StrengthQuantiles, SummaryTotals
+from forcegen.safetext import csv_safe
 from forcegen.sim import Sim
 
 __all__ = ["QUANTILES", "Keep", "ensemble"]
@@ -85,8 +88,12 @@ def ensemble(
     chunk: Annotated[int, typer.Option(min=1, help="Blocks of 128 replicates per Dask task.")] = 1,
     quiet: QuietOption = False,
     force: ForceOption = False,
+    fmt: FormatOption = Format.table,
 ) -> None:
-    """Simulate a large ensemble in bounded memory and print its summary."""
+    """Simulate a large ensemble in bounded memory and print its summary.
+
+    The default of 10,000 replicates is larger than other commands' 500: this command
+    exists for ensembles too large to keep."""
     from forcegen.distributed import run_reduced
 
     if mode not in ("stochastic", "mean-field"):
@@ -114,18 +121,29 @@ def ensemble(
     with progress_bar("simulating", quiet, unit="blocks", total=sim.blocks) as progress:
         run_reduced(sim, reducers, progress, chunk=chunk)
     elapsed = time.perf_counter() - start
-    console.print(summary_table(totals.summary()))
+    summary = totals.summary()
+    printer = Printer("ensemble", fmt, console=console)
+    printer.table(summary_rows(summary))
     kept = totals.nbytes + (strength.nbytes if keep is Keep.strength else 0)
-    console.print(
+    peak = _peak_rss_mb()
+    printer.line(
         f"simulated in {elapsed:.1f} s; kept {kept / 1e6:,.1f} MB of per-replicate values; "
-        f"peak memory of this process {_peak_rss_mb():,.0f} MB"
+        f"peak memory of this process {peak:,.0f} MB"
     )
     if quantiles_out is not None:
         table = strength.quantiles(QUANTILES)
         table.index.name = "date"
         with atomic_file(quantiles_out, force=force, recognise=recognise) as tmp:
-            table.to_csv(tmp)
-        console.print(f"wrote {quantiles_out}")
+            csv_safe(table).to_csv(tmp)
+        printer.line(f"wrote {quantiles_out}")
+    data = {
+        "summary": summary_json(summary),
+        "elapsed_seconds": elapsed,
+        "kept_bytes": int(kept),
+        "peak_memory_mb": peak,
+        "quantiles_out": None if quantiles_out is None else str(quantiles_out),
+    }
+    printer.done(data, csv_rows=summary_csv_rows(summary))
 
 
 def _peak_rss_mb() -> float:

@@ -1,0 +1,1 @@
+"""Command-line output tests (fixtures come from tests/conftest.py)."""
