@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import io
 import logging
 import math
 import re
@@ -64,7 +65,7 @@ from forcegen.analysis.sensitivity import (
 from forcegen.engine.simulate import Mode
 from forcegen.engine.step import COST_KINDS, INFLOW_KINDS
 from forcegen.engine.streams import BLOCK_SIZE
-from forcegen.errors import OutputError, Problem, ScenarioError, UsageError
+from forcegen.errors import MAX_PROBLEMS, OutputError, Problem, ScenarioError, UsageError
 from forcegen.results.outputs import (
     Recognise,
     atomic_file,
@@ -76,6 +77,7 @@ from forcegen.results.outputs import (
     write_figure,
 )
 from forcegen.results.result import Result
+from forcegen.safetext import csv_safe, literal_figure_text
 from forcegen.scenario.model import EXIT_CAUSES, STATES, Scenario
 from forcegen.scenario.params import Distribution
 from forcegen.scenario.walk import ParamRef
@@ -248,10 +250,10 @@ class ObservedData:
         """
         channels = [c.id for c in scenario.channels]
         pools = [p.id for p in scenario.pools]
-        problems: list[Problem] = []
+        problems = _Problems(self.path)
         for row in self.rows:
             if not scenario.start_date <= row.date <= scenario.end_date:
-                problems.append(
+                problems.add(
                     Problem(
                         self.path,
                         row.line,
@@ -264,9 +266,8 @@ class ObservedData:
             if row.channel is not None:
                 ids, what = (pools, "pool") if row.series == "pool" else (channels, "channel")
                 if row.channel not in ids:
-                    close = difflib.get_close_matches(row.channel, ids, n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    problems.append(
+                    hint = "" if problems.full else _did_you_mean(row.channel, ids)
+                    problems.add(
                         Problem(
                             self.path,
                             row.line,
@@ -276,8 +277,7 @@ class ObservedData:
                             f"one of {', '.join(ids) or 'none'} or empty for all",
                         )
                     )
-        if problems:
-            raise ScenarioError(problems)
+        problems.raise_any()
 
 
 _CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -290,23 +290,120 @@ _CATEGORIES: dict[str, tuple[str, ...]] = {
 _MODEL_RE = re.compile(r"^\s*(exact|count|claim)\s*(?::\s*([^.\s][^\s]*?)\s*\.\.\s*(\S+)\s*)?$")
 
 
-def _field_starts(line: str) -> list[int]:
-    """1-based character column where each CSV field of ``line`` starts."""
-    starts = [1]
+def _field_starts(record: str, first_line: int) -> list[tuple[int, int]]:
+    """1-based ``(line, column)`` where each CSV field of ``record`` starts (a quoted
+    field may hold line breaks, so a record may span lines from ``first_line``)."""
+    starts = [(first_line, 1)]
     quoted = False
-    for i, ch in enumerate(line):
+    line, column = first_line, 0
+    for ch in record:
+        column += 1
         if ch == '"':
             quoted = not quoted
         elif ch == "," and not quoted:
-            starts.append(i + 2)
+            starts.append((line, column + 1))
+        elif ch == "\n":
+            line, column = line + 1, 0
     return starts
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@dataclass
+class _Problems:
+    """Problems of one file, at most :data:`MAX_PROBLEMS` kept and the rest counted:
+    a file of a million bad rows is reported in a second, not in minutes."""
+
+    file: str
+    kept: list[Problem] = field(default_factory=list)
+    omitted: int = 0
+
+    @property
+    def full(self) -> bool:
+        """Whether further problems are only counted (so hints need not be computed)."""
+        return len(self.kept) >= MAX_PROBLEMS
+
+    def add(self, problem: Problem) -> None:
+        if self.full:
+            self.omitted += 1
+        else:
+            self.kept.append(problem)
+
+    def raise_any(self) -> None:
+        """Raise the problems found, if any, as one :class:`ScenarioError`."""
+        if self.kept or self.omitted:
+            omitted = {self.file: self.omitted} if self.omitted else {}
+            raise ScenarioError(self.kept, omitted)
+
+
+class _Records:
+    """The CSV records of a text, read by :mod:`csv` (so a quoted field may hold
+    commas, quotes and line breaks, as RFC 4180 allows), each with the line it starts
+    on; blank lines and ``#`` comment lines between records are skipped."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = io.StringIO(text, newline="")
+        self._between = True
+        self._record: list[str] = []
+        self.start = 0
+        """First line of the record being read."""
+        self.line = 0
+        """Lines read so far."""
+
+    def _feed(self) -> Iterator[str]:
+        for line in self._lines:
+            self.line += 1
+            if self._between:
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                self._between, self.start, self._record = False, self.line, []
+            self._record.append(line)
+            yield line
+
+    def __iter__(self) -> Iterator[tuple[int, str, list[str]]]:
+        """``(first line, record text, cells)`` of each record."""
+        for cells in csv.reader(self._feed()):
+            yield self.start, "".join(self._record), cells
+            # Runs when the next record is asked for, before csv reads its lines.
+            self._between = True
+
+
+class _Reporter:
+    """Records a problem in a column of one record (see :func:`load_observed`)."""
+
+    def __init__(
+        self, file: str, line: int, header: list[str], record: str, problems: _Problems
+    ) -> None:
+        self._file, self._line, self._header = file, line, header
+        self._record, self._problems = record, problems
+
+    @property
+    def counting(self) -> bool:
+        """Whether problems are only counted now (no need to compute hints)."""
+        return self._problems.full
+
+    def __call__(self, col: str, message: str) -> None:
+        if self._problems.full:
+            self._problems.omitted += 1
+            return
+        # Located only when kept: scanning every record for its columns would cost
+        # more than reading it.
+        starts = _field_starts(self._record, self._line)
+        idx = self._header.index(col)
+        line, column = starts[idx] if idx < len(starts) else (self._line, 0)
+        self._problems.add(Problem(self._file, line, column, col, message))
 
 
 def load_observed(path: str | Path, scenario: Scenario | None = None) -> ObservedData:
     """Read and validate an observed-data CSV (format: ``docs/calibration.md``).
 
-    Lines starting with ``#`` are comments. Every problem found is reported at once,
-    with its file, line, column and field.
+    The file is read as CSV (RFC 4180: a quoted field may hold commas, quotes and line
+    breaks); lines starting with ``#`` between records are comments. Every problem
+    is reported at once, with its file, line, column and field: the first
+    :data:`~forcegen.errors.MAX_PROBLEMS`, and how many more there are.
 
     Args:
         path: The CSV file.
@@ -321,89 +418,83 @@ def load_observed(path: str | Path, scenario: Scenario | None = None) -> Observe
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ScenarioError([Problem(shown, 0, 0, "", f"cannot read file: {reason}")]) from None
-    problems: list[Problem] = []
+    problems = _Problems(shown)
     header: list[str] | None = None
     header_line = 0
     rows: list[ObservedRow] = []
     declared: dict[str, ObservationModel] = {}
     seen: dict[tuple[str, dt.date], int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        cells = next(csv.reader([raw]))
-        starts = _field_starts(raw)
-        if header is None:
-            header, header_line = [c.strip().lower() for c in cells], number
-            problems += _check_header(shown, number, header, starts)
-            if any(p.severity == "error" for p in problems):
-                break
-            continue
-
-        bad = _reporter(shown, number, header, starts, problems)
-        if len(cells) != len(header):
-            problems.append(
-                Problem(
-                    shown,
-                    number,
-                    0,
-                    "",
-                    f"expected {len(header)} fields as in the header (line {header_line}), "
-                    f"found {len(cells)}",
+    records = _Records(text)
+    try:
+        for number, record, cells in records:
+            if header is None:
+                header, header_line = [c.strip().lower() for c in cells], number
+                columns = [column for _, column in _field_starts(record, number)]
+                for problem in _check_header(shown, number, header, columns):
+                    problems.add(problem)
+                if problems.kept:
+                    break
+                continue
+            bad = _Reporter(shown, number, header, record, problems)
+            if len(cells) != len(header):
+                spans = records.line - number + 1
+                hint = (
+                    f"; this row runs over {spans} lines: is a closing quote missing?"
+                    if spans > 1
+                    else ""
                 )
-            )
-            continue
-        cell = {h: c.strip() for h, c in zip(header, cells, strict=True)}
-        row, model = _parse_row(cell, number, bad)
-        if row is None:
-            continue
-        key = (row.group, row.date)
-        if key in seen:
-            bad(
-                "date",
-                f"{row.group} on {row.date} is already observed on line {seen[key]}; "
-                "combine the sources into one row (one value with an interval)",
-            )
-            continue
-        seen[key] = number
-        if model is not None:
-            before = declared.get(row.group)
-            if before is not None and (before.kind, before.low, before.high) != (
-                model.kind,
-                model.low,
-                model.high,
-            ):
+                problems.add(
+                    Problem(
+                        shown,
+                        number,
+                        0,
+                        "",
+                        f"expected {len(header)} fields as in the header (line {header_line}), "
+                        f"found {len(cells)}{hint}",
+                    )
+                )
+                continue
+            cell = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+            row, model = _parse_row(cell, number, bad)
+            if row is None:
+                continue
+            key = (row.group, row.date)
+            if key in seen:
                 bad(
-                    "model",
-                    f"{row.group} already has model {before.describe()!r} (line "
-                    f"{before.line}); one series has one observation model",
+                    "date",
+                    f"{row.group} on {row.date} is already observed on line {seen[key]}; "
+                    "combine the sources into one row (one value with an interval)",
                 )
-            else:
-                declared.setdefault(row.group, model)
-        rows.append(row)
-    if header is None and not problems:
-        problems.append(Problem(shown, 0, 0, "", "empty file: expected a header and rows"))
-    elif not rows and not problems:
-        problems.append(Problem(shown, header_line, 0, "", "no observations after the header"))
-    if problems:
-        raise ScenarioError(problems)
+                continue
+            seen[key] = number
+            if model is not None:
+                before = declared.get(row.group)
+                if before is not None and (before.kind, before.low, before.high) != (
+                    model.kind,
+                    model.low,
+                    model.high,
+                ):
+                    bad(
+                        "model",
+                        f"{row.group} already has model {before.describe()!r} (line "
+                        f"{before.line}); one series has one observation model",
+                    )
+                else:
+                    declared.setdefault(row.group, model)
+            rows.append(row)
+    except csv.Error as exc:
+        # A field over csv's size limit, typically after a quote that is never closed.
+        problems.add(Problem(shown, records.start, 0, "", f"cannot read as CSV: {exc}"))
+    if header is None and not problems.kept:
+        problems.add(Problem(shown, 0, 0, "", "empty file: expected a header and rows"))
+    elif not rows and not problems.kept:
+        problems.add(Problem(shown, header_line, 0, "", "no observations after the header"))
+    problems.raise_any()
     models = {g: declared.get(g, ObservationModel()) for g in dict.fromkeys(r.group for r in rows)}
     data = ObservedData(shown, tuple(rows), models)
     if scenario is not None:
         data.check(scenario)
     return data
-
-
-def _reporter(
-    file: str, line: int, header: list[str], starts: list[int], problems: list[Problem]
-) -> Callable[[str, str], None]:
-    """A function that records a problem in column ``col`` of this line."""
-
-    def bad(col: str, message: str) -> None:
-        idx = header.index(col)
-        column = starts[idx] if idx < len(starts) else 0
-        problems.append(Problem(file, line, column, col, message))
-
-    return bad
 
 
 def _check_header(file: str, line: int, header: list[str], starts: list[int]) -> list[Problem]:
@@ -443,7 +534,7 @@ def _number(text: str) -> float | None:
 
 
 def _parse_row(
-    cell: Mapping[str, str], line: int, bad: Callable[[str, str], None]
+    cell: Mapping[str, str], line: int, bad: _Reporter
 ) -> tuple[ObservedRow | None, ObservationModel | None]:
     ok = True
     try:
@@ -453,8 +544,7 @@ def _parse_row(
         ok = False
     series = cell["series"]
     if series not in OBSERVED_SERIES:
-        close = difflib.get_close_matches(series, OBSERVED_SERIES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = "" if bad.counting else _did_you_mean(series, OBSERVED_SERIES)
         bad("series", f"unknown series {series!r}{hint}; expected {', '.join(OBSERVED_SERIES)}")
         ok = False
     cause = cell["cause"] or None
@@ -464,8 +554,7 @@ def _parse_row(
             bad("cause", f"series {series} has no categories; leave cause empty")
             ok = False
         elif cause not in allowed:
-            close = difflib.get_close_matches(cause, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = "" if bad.counting else _did_you_mean(cause, allowed)
             bad(
                 "cause",
                 f"{cause!r} is not a category of {series}{hint}; expected one of "
@@ -1089,8 +1178,10 @@ class CalibrationResult:
                 for what, (path, recognise) in files.items()
             }
             tmp["scenario"].write_text(text, encoding="utf-8")
-            self.summary.to_csv(tmp["summary"], index=False)
-            self.fit.to_csv(tmp["fit"], index=False)
+            # Observation sources and labels are the user's text: a spreadsheet must
+            # not evaluate one as a formula.
+            csv_safe(self.summary).to_csv(tmp["summary"], index=False)
+            csv_safe(self.fit).to_csv(tmp["fit"], index=False)
             for what, fig in figures.items():
                 fig.savefig(tmp[what], format="png", dpi=110, metadata=figure_metadata("png"))
         return {what: path for what, (path, _) in files.items()}
@@ -1288,7 +1379,7 @@ def write_observed(
             "remove it yourself, or pass force=True"
         )
     lines = [f"# {line}".rstrip() for line in comment.splitlines()]
-    body = frame.to_csv(index=False, lineterminator="\n")
+    body = csv_safe(frame).to_csv(index=False, lineterminator="\n")
     # force: the refusal is decided above; atomic_file still refuses a folder.
     with atomic_file(target, force=True) as tmp:
         tmp.write_text("\n".join([*lines, body]) if lines else body, encoding="utf-8")
@@ -1868,6 +1959,8 @@ def _posterior_figure(
         f"{result.final_temperature:.3g}, ESS {result.ess:.0f})",
         fontsize=10,
     )
+    # Parameter and scenario names are the user's text: a "$" is a dollar.
+    literal_figure_text(fig)
     if path is not None:
         write_figure(fig, path, dpi=110, force=force)
     return fig
@@ -1915,6 +2008,7 @@ def _fit_figure(result: CalibrationResult, path: str | Path | None, force: bool 
         f"{result.scenario.name}: posterior predictive fit to {Path(result.observed.path).name}",
         fontsize=10,
     )
+    literal_figure_text(fig)  # group names hold user ids; the file name is the user's
     if path is not None:
         write_figure(fig, path, dpi=110, force=force)
     return fig

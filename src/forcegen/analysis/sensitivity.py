@@ -54,6 +54,7 @@ from forcegen.results.outputs import (
 )
 from forcegen.results.reduce import Reducer, RunInfo
 from forcegen.results.result import Result
+from forcegen.safetext import csv_safe, literal_figure_text
 from forcegen.scenario.evidence import CLAIM_STATUSES, WEAK_STATUSES, evidence_table
 from forcegen.scenario.model import EXIT_CAUSES, Scenario
 from forcegen.scenario.walk import ParamRef, iter_params
@@ -530,7 +531,7 @@ class SensitivityResult:
         target = Path(path)
         recognise = csv_header_is(csv_header(self.table))
         with atomic_file(target, force=force, recognise=recognise) as tmp:
-            self.table.to_csv(tmp, index=False)
+            csv_safe(self.table).to_csv(tmp, index=False)
         return target
 
     def figure(
@@ -564,7 +565,7 @@ class SensitivityResult:
                 for what, (path, recognise) in files.items()
             }
             fig.savefig(tmp["figure"], format="png", dpi=120, metadata=figure_metadata("png"))
-            self.table.to_csv(tmp["table"], index=False)
+            csv_safe(self.table).to_csv(tmp["table"], index=False)
         return {what: path for what, (path, _) in files.items()}
 
 
@@ -685,6 +686,8 @@ def sensitivity_figure(
     ax.legend(
         handles=handles, title="weakest evidence", fontsize=8, title_fontsize=8, loc="lower right"
     )
+    # Parameter names and the scenario name are the user's text: a "$" is a dollar.
+    literal_figure_text(fig)
     if path is not None:
         write_figure(fig, path, dpi=120, force=force)
     return fig

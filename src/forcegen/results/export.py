@@ -60,6 +60,7 @@ from forcegen.results.result import (
     tidy_frame,
 )
 from forcegen.results.summary import ALL, SUMMARY_COLUMNS
+from forcegen.safetext import csv_safe
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -678,7 +679,8 @@ def _write_arrow(
     schema: pa.Schema | None = None
     try:
         for frame in frames:
-            table = _arrow(frame)
+            # A spreadsheet opening the CSV must not run a label as a formula.
+            table = _arrow(csv_safe(frame) if fmt == "csv" else frame)
             if schema is None:
                 meta = {b"forcegen": json.dumps(provenance).encode()}
                 schema = table.schema.with_metadata(meta)
