@@ -45,6 +45,7 @@ from forcegen.analysis.answers import time_below
 from forcegen.errors import UsageError
 from forcegen.results.outputs import figure_metadata, write_figure
 from forcegen.results.result import Result
+from forcegen.safetext import LITERAL_TEXT_RC
 from forcegen.scenario.evidence import WEAK_STATUSES, evidence_table
 from forcegen.scenario.model import EXIT_CAUSES
 
@@ -132,6 +133,9 @@ STYLE: dict[str, Any] = {
     "savefig.dpi": 150,
     "svg.fonttype": "none",  # keep text as text in SVG (searchable, smaller)
     "pdf.fonttype": 42,  # embed TrueType so PDF text stays editable
+    # Labels, titles and legends hold scenario names and channel labels: drawn as
+    # written ("$" a dollar, not mathtext, which fails on "$_$"), never as LaTeX.
+    **LITERAL_TEXT_RC,
 }
 """rcParams of every forcegen figure."""
 
