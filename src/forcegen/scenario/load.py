@@ -281,6 +281,7 @@ def _check(
     strict: bool,
     path: str | None,
 ) -> LoadedScenario:
+    _require_fields(doc, Scenario, "a scenario", "name, start_date, channels")
     errors: list[Problem] = []
     scenario: Scenario | None = None
     try:
@@ -325,7 +326,23 @@ def _load_ledger(
         problem = Problem(doc.file, line, column, f"ledger_files[{index}]", message)
         raise ScenarioError([problem]) from None
     ledger_doc = parse_yaml(raw, shown)
+    _require_fields(ledger_doc, LedgerFile, "an evidence ledger", "claims")
     return ledger_doc, validate_document(ledger_doc, LedgerFile)
+
+
+def _require_fields(doc: YamlDocument, model: type[BaseModel], what: str, keys: str) -> None:
+    """Refuse a mapping none of whose keys is a field of ``model`` as not ``what``,
+    without naming its keys: such a file is something else (a password file reads as
+    a YAML mapping of its lines), and its content is no business of an error message.
+    """
+    fields = [f.alias or name for name, f in model.model_fields.items()]
+    if doc.data and not any(key in fields for key in doc.data):
+        line, column = doc.locate(())
+        message = (
+            f"not {what}: expected a YAML mapping of keys such as {keys}; "
+            f"none of the {len(doc.data):,} keys of this file is one"
+        )
+        raise ScenarioError([Problem(doc.file, line, column, "", message)])
 
 
 def _merge(

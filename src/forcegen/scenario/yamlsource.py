@@ -248,11 +248,17 @@ def _require_mapping(data: Any, where: Location, file: str) -> dict[str, Any]:
 
 
 def _kind(value: Any) -> str:
+    # What the document is, never what it says: it may be any file, a password
+    # file included, and this message is all that is shown of it.
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
         return "a text string"
-    return f"a single value ({value!r})"
+    if isinstance(value, bool):
+        return "a single value (true or false)"
+    if isinstance(value, int | float):
+        return "a single value (a number)"
+    return "a single value"
 
 
 # ----------------------------------------------------------------------------- compose
