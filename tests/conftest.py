@@ -25,6 +25,16 @@ def _compiled_kernels() -> None:
     compile_kernels()
 
 
+@pytest.fixture(autouse=True)
+def _store_in_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Commands that save runs by default (run, ask, plot, report) save them in a fresh
+    temporary store unless a test says otherwise, never in the working directory."""
+    folder = tmp_path_factory.mktemp("store")
+    monkeypatch.setenv("FORCEGEN_STORE", str(folder / "forcegen.duckdb"))
+
+
 CliResult = tuple[int, str, str]
 """Exit code, stdout and stderr of one in-process ``forcegen`` command."""
 

@@ -20,12 +20,14 @@ __all__ = [
     "DEFAULT_RUNS",
     "FormatOption",
     "ModeOption",
+    "NoStoreOption",
     "QuietOption",
     "RunsOption",
     "SampleParametersOption",
     "ScenarioArgument",
     "SchedulerOption",
     "SeedOption",
+    "SetOption",
     "StoreOption",
     "WorkersOption",
 ]
@@ -64,5 +66,22 @@ StoreOption = Annotated[
         envvar="FORCEGEN_STORE",
         help="Results store (a DuckDB file) holding runs.",
         show_default=True,
+    ),
+]
+NoStoreOption = Annotated[
+    bool,
+    typer.Option("--no-store", help="Do not save the simulated run in the results store."),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a scenario value before it is validated (repeatable): "
+        "PATH as parameter names are written (losses.killed_per_day, "
+        "channels.contract.pay.salary_per_month, events.0.date); VALUE a number, "
+        "range:LOW,HIGH, triangular:LOW,MODE,HIGH, normal:MEAN,SD[,LOW,HIGH], "
+        "lognormal:MEDIAN,P95, beta:A,B, or a YAML value. Recorded in the run's label "
+        "(docs/authoring.md).",
     ),
 ]

@@ -3,7 +3,10 @@
 Thin wrappers over :mod:`forcegen.analysis` and :mod:`forcegen.report`. Each takes a
 scenario (a YAML file or a built-in name, simulated first) or the id of a run saved in
 the results store (``--store``); errors are :class:`~forcegen.errors.ForcegenError`,
-which :func:`forcegen.cli.main` prints without a traceback.
+which :func:`forcegen.cli.main` prints without a traceback. ``report``, ``plot`` and
+``ask`` save the run they simulate in the store, as ``run`` does, unless ``--no-store``;
+every command that simulates takes ``--set PATH=VALUE`` overrides, recorded in the
+stored run's label.
 """
 
 from __future__ import annotations
@@ -17,13 +20,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from forcegen.cli import SafeConsole, app, stdout_console
-from forcegen.cli.options import DEFAULT_RUNS, FormatOption, StoreOption, WorkersOption
+from forcegen.cli.options import (
+    DEFAULT_RUNS,
+    FormatOption,
+    NoStoreOption,
+    SetOption,
+    StoreOption,
+    WorkersOption,
+)
 from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.errors import UsageError
 from forcegen.results.outputs import check_file_target, looks_like_forcegen_figure
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH
-from forcegen.scenario.load import list_builtin
+from forcegen.scenario.load import list_builtin, load_scenario_with_warnings
+from forcegen.scenario.overrides import describe_overrides
 from forcegen.sim import Sim
 
 if TYPE_CHECKING:
@@ -88,6 +99,13 @@ def _store_class() -> Any:
     return Store
 
 
+def run_label(label: str | None, overrides: list[str] | None) -> str | None:
+    """The label a run is stored with: the user's text, then its ``--set`` overrides
+    (``label; --set a=1 --set b=2``), so a stored run says how it was changed."""
+    parts = [p for p in (label, describe_overrides(overrides or [])) if p]
+    return "; ".join(parts) or None
+
+
 def load_or_simulate(
     source: str,
     *,
@@ -96,22 +114,53 @@ def load_or_simulate(
     store: Path,
     workers: int | None = None,
     quiet: bool = False,
+    overrides: list[str] | None = None,
+    save: bool = False,
+    label: str | None = None,
 ) -> tuple[Result, str | None]:
     """A result for ``source``: simulate a scenario, or load a stored run.
 
+    Args:
+        source: A scenario file or built-in name, or a stored run id.
+        runs: Replicates, when a scenario is simulated.
+        seed: Seed, when a scenario is simulated.
+        store: The results store.
+        workers: Local worker processes.
+        quiet: No progress bar or messages.
+        overrides: ``--set PATH=VALUE`` texts applied to a scenario.
+        save: Save a simulated run in ``store`` (with ``label`` and the overrides).
+        label: Text saved with the run.
+
     Returns:
-        The result and, for a stored run, its full run id (None when simulated).
+        The result and its full run id in the store (None when simulated and not saved).
+
+    Raises:
+        UsageError: Overrides given for a stored run.
     """
     if _is_scenario(source):
         from forcegen.cli.run_cmds import simulate_with_progress
 
-        sim = Sim(source, runs=runs, seed=seed, workers=workers)
+        loaded = load_scenario_with_warnings(source, overrides=overrides or ())
+        sim = Sim(loaded.scenario, runs=runs, seed=seed, workers=workers)
         result = simulate_with_progress(sim, quiet=quiet)
         if not quiet:
             err.print(
                 f"simulated {source}: {result.runs} replicates in {result.elapsed_seconds:.1f} s"
             )
-        return result, None
+        if not save:
+            return result, None
+        run_id = _store_class()(store).save(
+            result,
+            label=run_label(label, overrides),
+            scenario_text=loaded.source_text or None,
+        )
+        err.print(f"saved as run {run_id} in {store} (forcegen show {run_id})")
+        return result, str(run_id)
+    if overrides:
+        raise UsageError(
+            f"--set changes a scenario before it is simulated; {source!r} is not a scenario "
+            "file or built-in name (a stored run cannot be changed)"
+        )
     # lexists: a store path that exists but cannot be followed (a symlink loop) is
     # reported by the store as such, not as a missing store.
     if not os.path.lexists(store):
@@ -153,18 +202,59 @@ def report(
     ] = None,
     workers: WorkersOption = None,
     force: ForceOption = False,
+    below: Annotated[
+        list[float] | None,
+        typer.Option(
+            help="Headline question: when does deployed strength first fall below N people? "
+            "(repeatable; with --hold/--by they replace the scenario's questions:)"
+        ),
+    ] = None,
+    hold: Annotated[
+        float | None,
+        typer.Option(help="Headline question: how likely is deployed strength ≥ N people?"),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="With --hold: on this date (default: the horizon).")
+    ] = None,
+    overrides: SetOption = None,
+    no_store: NoStoreOption = False,
 ) -> None:
-    """Write a self-contained HTML report: answers, figures, parameters, evidence."""
-    from forcegen.report.html import is_report, write_report
+    """Write a self-contained HTML report: answers, figures, parameters, evidence.
+
+    The headlines answer --below/--hold/--by when given, else the scenario's own
+    ``questions:``, else 75 % and 50 % of the initial deployed strength."""
+    from forcegen.report.html import is_report, questions_for, write_report
 
     # Before simulating: a refusal after the simulation would waste the user's wait.
     check_file_target(out, force=force, recognise=is_report)
-    result, run_id = load_or_simulate(source, runs=runs, seed=seed, store=store, workers=workers)
+    when = _parse_date(by)
+    if when is not None and hold is None:
+        raise typer.BadParameter("--by is the date of --hold; give --hold N too", param_hint="--by")
+    result, run_id = load_or_simulate(
+        source,
+        runs=runs,
+        seed=seed,
+        store=store,
+        workers=workers,
+        overrides=overrides,
+        save=not no_store,
+        label="forcegen report",
+    )
+    asked = questions_for(result.scenario, below=below, hold=hold, by=when)
     others = [
-        load_or_simulate(o, runs=runs, seed=result.seed, store=store, workers=workers)[0]
+        load_or_simulate(
+            o, runs=runs, seed=result.seed, store=store, workers=workers, overrides=overrides
+        )[0]
         for o in compare_with or []
     ]
-    path = write_report(result, out, store_run_id=run_id, comparison=others or None, force=force)
+    path = write_report(
+        result,
+        out,
+        store_run_id=run_id,
+        comparison=others or None,
+        questions=asked,
+        force=force,
+    )
     console.print(f"wrote {path}")
 
 
@@ -186,6 +276,8 @@ def plot(
     ] = None,
     workers: WorkersOption = None,
     force: ForceOption = False,
+    overrides: SetOption = None,
+    no_store: NoStoreOption = False,
 ) -> None:
     """Draw one figure of a result and save it."""
     from forcegen.report import figures
@@ -197,7 +289,16 @@ def plot(
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise typer.BadParameter("expected a .png, .svg or .pdf file", param_hint="--out")
     check_file_target(out, force=force, recognise=looks_like_forcegen_figure)
-    result, _ = load_or_simulate(source, runs=runs, seed=seed, store=store, workers=workers)
+    result, _ = load_or_simulate(
+        source,
+        runs=runs,
+        seed=seed,
+        store=store,
+        workers=workers,
+        overrides=overrides,
+        save=not no_store,
+        label="forcegen plot",
+    )
     if kind == "cost" and currency is not None:
         fig = figures.cost_chart(result, convert_to=currency)
     else:
@@ -224,8 +325,11 @@ def compare_cmd(
     workers: WorkersOption = None,
     force: ForceOption = False,
     fmt: FormatOption = Format.table,
+    overrides: SetOption = None,
 ) -> None:
-    """Compare scenarios with the same seed: paired differences and changed inputs."""
+    """Compare scenarios with the same seed: paired differences and changed inputs.
+
+    ``--set`` applies to every scenario compared (not to stored runs)."""
     from forcegen.analysis.compare import compare
     from forcegen.report.html import is_report, write_report
 
@@ -234,7 +338,10 @@ def compare_cmd(
     if out is not None:
         check_file_target(out, force=force, recognise=is_report)
     results = [
-        load_or_simulate(s, runs=runs, seed=seed, store=store, workers=workers)[0] for s in sources
+        load_or_simulate(
+            s, runs=runs, seed=seed, store=store, workers=workers, overrides=overrides
+        )[0]
+        for s in sources
     ]
     comparison = compare(results)
     lo, hi = comparison.q
@@ -374,6 +481,7 @@ def solve(
         float | None, typer.Option(help="Largest lever value to try (found by doubling).")
     ] = None,
     fmt: FormatOption = Format.table,
+    overrides: SetOption = None,
 ) -> None:
     """Recruits or sign-up bonus needed to hold deployed strength with a probability.
 
@@ -390,7 +498,7 @@ def solve(
         err.print(f"  simulation {n}: lever {value:,.4g} → hold probability {p:.0%}")
 
     answer = solve_hold(
-        scenario,
+        load_scenario_with_warnings(scenario, overrides=overrides or ()).scenario,
         hold_strength,
         prob=prob,
         channel=channel,
@@ -482,13 +590,24 @@ def ask(
     store: StoreOption = DEFAULT_PATH,
     workers: WorkersOption = None,
     fmt: FormatOption = Format.table,
+    overrides: SetOption = None,
+    no_store: NoStoreOption = False,
 ) -> None:
     """Answer a question: time below a threshold, or the probability of holding a target."""
     from forcegen.analysis.answers import prob_hold, prob_hold_through, time_below
 
     if not below and hold is None:
         raise typer.BadParameter("ask --below N and/or --hold N [--by DATE] [--through]")
-    result, run_id = load_or_simulate(source, runs=runs, seed=seed, store=store, workers=workers)
+    result, run_id = load_or_simulate(
+        source,
+        runs=runs,
+        seed=seed,
+        store=store,
+        workers=workers,
+        overrides=overrides,
+        save=not no_store,
+        label="forcegen ask",
+    )
     printer = Printer("ask", fmt)
     answers: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []

@@ -26,6 +26,7 @@ from forcegen.cli.options import (
     ScenarioArgument,
     SchedulerOption,
     SeedOption,
+    SetOption,
     StoreOption,
     WorkersOption,
 )
@@ -148,9 +149,10 @@ def run(
         ),
     ] = 300.0,
     fmt: FormatOption = Format.table,
+    overrides: SetOption = None,
 ) -> None:
     """Simulate a scenario, print the summary (strength, recruits, losses, cost) and save
-    the run in the results store.
+    the run in the results store (``--set`` overrides are appended to its label).
 
     Replicates are written block by block as they are simulated, so memory does not
     grow with ``--runs``; quantiles and summary totals are computed once, after.
@@ -164,7 +166,7 @@ def run(
         check_dir_target(out, recognise=is_result_folder)
     # Loaded here rather than by Sim (same call, same defaults) to keep the YAML text
     # for the store.
-    loaded = load_scenario_with_warnings(scenario)
+    loaded = load_scenario_with_warnings(scenario, overrides=overrides or ())
     sim = Sim(
         loaded.scenario,
         runs=runs,
@@ -205,7 +207,9 @@ def run(
             printer.line(f"wrote {out}/ (run.json, replicates/, quantiles.parquet)")
             data["out"] = str(out)
         if st is not None:
-            run_id = st.register(folder, label)
+            from forcegen.cli.report_cmds import run_label
+
+            run_id = st.register(folder, run_label(label, overrides))
             printer.line(f"saved as run {run_id} in {store} (forcegen show {run_id})")
             data |= {"run_id": run_id, "store": str(store)}
     printer.done(data, csv_rows=summary_csv_rows(summary))
