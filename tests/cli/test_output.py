@@ -204,6 +204,14 @@ def test_delete_answered_no_keeps_the_run_and_exits_0(
     assert Store(workdir / "fg.duckdb").run_ids() == [run_id]
 
 
+def test_force_color_does_not_make_a_pipe_a_terminal(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # set by CI services to colour their logs
+    lines = _plain(_ok(cli("runs", "--store", "fg.duckdb")))
+    assert lines[1][0] == "id"
+
+
 def test_version(cli: Cli) -> None:
     assert _ok(cli("--version")) == f"forcegen {__version__}\n"
 

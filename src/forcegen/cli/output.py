@@ -29,6 +29,7 @@ import datetime as dt
 import io
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -56,6 +57,7 @@ __all__ = [
     "envelope",
     "json_text",
     "jsonable",
+    "on_terminal",
     "render",
     "schema_name",
 ]
@@ -329,7 +331,7 @@ class Printer:
     @property
     def terminal(self) -> bool:
         """Whether tables are drawn for a terminal (table format, stdout a terminal)."""
-        return self.format is Format.table and self._stdout().is_terminal
+        return self.format is Format.table and on_terminal(self._stdout())
 
     def table(self, rows: Rows) -> None:
         """Print a table (table format); remember the first for CSV."""
@@ -338,7 +340,7 @@ class Printer:
         if self.format is not Format.table:
             return
         console = self._stdout()
-        if console.is_terminal:
+        if on_terminal(console):
             console.print(rows.to_rich())
         else:
             _write("\n".join(rows.plain_lines()) + "\n")
@@ -347,7 +349,7 @@ class Printer:
         """Print a line of text: on stdout in the table format, on stderr otherwise."""
         if self.format is Format.table:
             console = self._stdout()
-            if console.is_terminal:
+            if on_terminal(console):
                 console.print(text if isinstance(text, Text) else Text(text))
             else:
                 _write(terminal_text(str(text)) + "\n")
@@ -369,6 +371,24 @@ class Printer:
             rows = csv_rows if csv_rows is not None else self._first
             if rows is not None:
                 _write(rows.csv_text())
+
+
+def on_terminal(console: Console) -> bool:
+    """Whether ``console`` writes to a terminal: as Rich decides (``force_terminal``,
+    ``TTY_COMPATIBLE``, the file's ``isatty``) except that ``FORCE_COLOR``, which CI
+    services set to colour their logs, does not make a pipe a terminal here: tables
+    in a pipe stay whole lines."""
+    forced: bool | None = getattr(console, "_force_terminal", None)
+    if forced is not None:
+        return forced
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    isatty = getattr(console.file, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed file
+        return False
 
 
 def _write(text: str) -> None:
