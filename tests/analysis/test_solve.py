@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from analysis_cases import mean_field_strength, single_channel
@@ -126,3 +128,64 @@ def test_common_random_numbers_make_the_answer_reproducible() -> None:
     p = prob_hold_through(result, 60, start="2022-03-01")
     assert p.successes == a.probability.successes
     assert float(p) >= 0.8
+
+
+def _raised_bonus(**extra: object) -> Scenario:
+    """Behavioural channel whose federal sign-up bonus is raised from 1,000 to 3,000
+    on day 100 of 200 by a change_pay event."""
+    return single_channel(
+        deployed=1000,
+        horizon=200,
+        pools=[{"id": "p", "initial_people": 1e9, "reference_wage_per_month": 50_000.0}],
+        channel={
+            "pool": "p",
+            "enlistment": {"model": "behavioural", "base_rate_per_day": 3e-9, "pay_elasticity": 1},
+            "pay": {"salary_per_month": 50_000.0, "sign_up_bonus_federal": 1000},
+        },
+        events=[
+            {
+                "type": "change_pay",
+                "date": "2022-04-11",
+                "channel": "a",
+                "sign_up_bonus_federal": 3000,
+            }
+        ],
+        **extra,
+    )
+
+
+def test_the_bonus_baseline_follows_a_dated_raise() -> None:
+    sc = _raised_bonus()
+    answer = solve_hold(sc, 800, lever="bonus", runs=1, mode="mean-field", sample_parameters=False)
+    assert answer.parameters == (
+        "channels.a.pay.sign_up_bonus_federal",
+        "events.0.sign_up_bonus_federal",
+    )
+    # 100 days at 1,000 and 100 days at 3,000, not the first bonus alone.
+    assert answer.baseline == pytest.approx(2000)
+    assert answer.baseline_steps == (
+        (dt.date(2022, 1, 1), 1000.0),
+        (dt.date(2022, 4, 11), 3000.0),
+    )
+    text = " ".join(answer.describe())
+    assert "1,000 RUB from 2022-01-01, then 3,000 RUB from 2022-04-11" in text
+    assert "2,000 RUB on average over the window" in text
+    # A window that starts after the raise sees only the raised bonus.
+    later = solve_hold(
+        sc, 300, lever="bonus", runs=1, mode="mean-field", sample_parameters=False,
+        start="2022-05-01",
+    )  # fmt: skip
+    assert later.baseline == pytest.approx(3000)
+    assert later.baseline_steps == ((dt.date(2022, 5, 1), 3000.0),)
+
+
+def test_a_dated_series_of_recruits_is_weighted_by_days() -> None:
+    series = {"series": [{"from": "2022-01-01", "value": 10}, {"from": "2022-03-12", "value": 40}]}
+    sc = single_channel(
+        recruits=0,
+        deployed=0,
+        channel={"enlistment": {"model": "series", "recruits_per_day": series}},
+    )
+    answer = solve_hold(sc, 3000, runs=1, mode="mean-field", sample_parameters=False)
+    # 70 days at 10 and 30 days at 40 (the old mean of the steps was 25).
+    assert answer.baseline == pytest.approx((70 * 10 + 30 * 40) / 100)

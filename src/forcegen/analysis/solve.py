@@ -93,9 +93,10 @@ class SolveResult:
         value: Extra amount needed (0 when the scenario already holds).
         interval: Bootstrap interval of ``value`` over replicates (same unit).
         confidence: Coverage of ``interval``.
-        baseline: Mean of the lever's own value in the scenario (people per day
-            averaged over the series steps and replicates, or currency), so the total
-            needed is about ``baseline + value``.
+        baseline: Mean of the lever's own value in the scenario over the days of the
+            window and the replicates, following its dated series and any
+            ``change_pay`` event that sets it (people per day, or currency), so the
+            total needed is about ``baseline + value``.
         probability: Hold probability at ``value``, with its Wilson interval.
         baseline_probability: Hold probability with no extra.
         already_holds: The scenario meets the target without any extra.
@@ -104,6 +105,9 @@ class SolveResult:
         runs: Replicates per simulation.
         seed: Seed of every simulation (common random numbers).
         mode: Engine mode.
+        baseline_steps: The lever's own value as it changes over the window: (first
+            day, mean over replicates) for each dated step or pay change in force
+            during the window, the first at the window's start (same unit).
     """
 
     scenario: str
@@ -126,6 +130,7 @@ class SolveResult:
     runs: int
     seed: int
     mode: str
+    baseline_steps: tuple[tuple[dt.date, float], ...] = ()
 
     @property
     def simulations(self) -> int:
@@ -167,14 +172,14 @@ class SolveResult:
                 f"Extra recruits needed in channel {self.channel}: "
                 f"{_num(self.value)} per day [{pct}: {_num(lo)}–{_num(hi)}], i.e. "
                 f"{_num(self.value * m)} per month [{_num(lo * m)}–{_num(hi * m)}], "
-                f"on top of the scenario's {_num(self.baseline)} per day on average."
+                f"on top of the scenario's {self._baseline_text('per day')}."
             )
         else:
             lo, hi = self.interval
             lines.append(
                 f"Extra federal sign-up bonus needed in channel {self.channel}: "
                 f"{_num(self.value)} {self.unit} [{pct}: {_num(lo)}–{_num(hi)}], on top "
-                f"of the scenario's {_num(self.baseline)} {self.unit} on average."
+                f"of the scenario's {self._baseline_text(self.unit)}."
             )
         if not self.already_holds:
             lines.append(
@@ -187,6 +192,15 @@ class SolveResult:
             f"[{self.bracket[0]:,.4g}, {self.bracket[1]:,.4g}]."
         )
         return lines
+
+    def _baseline_text(self, unit: str) -> str:
+        """``12 per day on average``, or with dated changes ``10 per day from
+        2022-01-01, then 20 per day from 2023-01-01 (15 per day on average over the
+        window)``."""
+        if len(self.baseline_steps) <= 1:
+            return f"{_num(self.baseline)} {unit} on average"
+        steps = ", then ".join(f"{_num(v)} {unit} from {d}" for d, v in self.baseline_steps)
+        return f"{steps} ({_num(self.baseline)} {unit} on average over the window)"
 
 
 def solve_hold(
@@ -287,7 +301,9 @@ def solve_hold(
             progress(len(order), x, float(ev.probability))
         return ev
 
-    baseline = float(np.mean(base[names[0]]))
+    daily = _lever_schedule(sc, lever, ch_id, base)[:, first_day:]
+    baseline = float(daily.mean())
+    steps = _schedule_steps(daily, window[0])
     lo_ev = evaluate(0.0)
 
     def finish(
@@ -318,6 +334,7 @@ def solve_hold(
             runs=runs,
             seed=seed,
             mode=mode,
+            baseline_steps=steps,
         )
 
     if lo_ev.margin >= 0.0:
@@ -419,6 +436,52 @@ def _base_values(
         for n in names:
             parts[n].append(values[n])
     return {n: np.concatenate(parts[n], axis=0)[:runs] for n in names}
+
+
+def _lever_schedule(
+    sc: Scenario, lever: Lever, channel: str, base: dict[str, FloatArray]
+) -> FloatArray:
+    """``(run, day)`` the lever's own value in force on each simulated day, as the
+    engine builds it (``engine.compile``): the parameter's dated steps, then each
+    ``change_pay`` event that sets it, in scenario order, from its date (people per
+    day, or the pay currency)."""
+    name = (
+        f"channels.{channel}.enlistment.recruits_per_day"
+        if lever == "recruits"
+        else f"channels.{channel}.pay.sign_up_bonus_federal"
+    )
+    ch = sc.channel(channel)
+    param = (
+        getattr(ch.enlistment, "recruits_per_day", None)
+        if lever == "recruits"
+        else ch.pay.sign_up_bonus_federal
+    )
+    values = base[name]
+    days = np.arange(sc.horizon_days)
+    if values.ndim == 1:
+        daily = np.repeat(values[:, None], sc.horizon_days, axis=1)
+    else:
+        dates = param.step_dates() if param is not None else []
+        offsets = np.array([(d - sc.start_date).days for d in dates])
+        step = np.clip(np.searchsorted(offsets, days, side="right") - 1, 0, None)
+        daily = values[:, step]
+    if lever == "bonus":
+        for i, ev in enumerate(sc.events):
+            if isinstance(ev, ChangePay) and ev.channel == channel and ev.sign_up_bonus_federal:
+                new = base[f"events.{i}.sign_up_bonus_federal"]
+                new = new if new.ndim == 1 else new[:, 0]
+                daily[:, max(0, (ev.date - sc.start_date).days) :] = new[:, None]
+    return np.asarray(daily, dtype=np.float64)
+
+
+def _schedule_steps(daily: FloatArray, first: dt.date) -> tuple[tuple[dt.date, float], ...]:
+    """(date, mean over replicates) at the start and at each day the value changes in
+    any replicate."""
+    if daily.shape[1] == 0:
+        return ()
+    changed = np.flatnonzero((daily[:, 1:] != daily[:, :-1]).any(axis=0)) + 1
+    starts = [0, *changed.tolist()]
+    return tuple((first + dt.timedelta(days=int(d)), float(daily[:, d].mean())) for d in starts)
 
 
 def _start_day(sc: Scenario, start: DateLike | None) -> int:
