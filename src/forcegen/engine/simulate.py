@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from forcegen.engine.compile import compile_block
 from forcegen.engine.draws import Draws, ExpectedDraws, StochasticDraws
+from forcegen.engine.guard import OutOfRangeError, check_block, explain
 from forcegen.engine.sampling import ParameterSet, sample_block
 from forcegen.engine.step import BlockOutput, simulate_block
 from forcegen.scenario.model import Scenario
@@ -55,6 +56,11 @@ def run_block(
 
     ``threads`` draws the channels' returns and exits in parallel threads; the result
     does not depend on it. ``on_day`` is called with the days simulated so far.
+
+    Raises:
+        SimulationError: A count left the 32-bit range or went negative, or a money
+            figure is not finite (see :mod:`forcegen.engine.guard`); the error names
+            the scenario fields it comes from.
     """
     params = sample_block(
         scenario,
@@ -69,8 +75,15 @@ def run_block(
             values={k: v[:rows] for k, v in params.values.items()},
             quantiles={k: v[:rows] for k, v in params.quantiles.items()},
         )
-    plan = compile_block(scenario, params)
     draws: Draws = StochasticDraws(seed, block) if mode == "stochastic" else ExpectedDraws()
     breakpoints = [m.until_day for m in scenario.losses.service_multipliers]
-    output = simulate_block(plan, draws, breakpoints, threads=threads, on_day=on_day)
+    try:
+        # Overflowing money is reported by the guard, which names its cause; numpy's
+        # warnings about it would only come first and say less.
+        with np.errstate(over="ignore", invalid="ignore"):
+            plan = compile_block(scenario, params)
+            output = simulate_block(plan, draws, breakpoints, threads=threads, on_day=on_day)
+        check_block(vars(output), integer=mode == "stochastic")
+    except OutOfRangeError as breach:
+        raise explain(breach, scenario, params, block) from None
     return BlockRun(block=block, output=output, parameters=params)

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from forcegen.engine.compile import ChannelPlan, Plan
 from forcegen.engine.draws import Array, Draws
+from forcegen.engine.guard import check_day
 from forcegen.scenario.model import EXIT_CAUSES, HAZARD_CAUSES
 
 __all__ = [
@@ -193,6 +194,15 @@ def simulate_block(
         unpaid=np.zeros((R, T, C, len(COST_KINDS)), dtype=cost_dtype),
     )
     rows = np.arange(R)
+    # The day's people counts, per channel: strength (3), inflow (2), outflow (10),
+    # transition (5). Counted in the draws' type (int64 in the stochastic mode) and
+    # checked to fit before they are recorded in 32 bits (forcegen.engine.guard).
+    n_in, n_out, n_tr = len(INFLOW_KINDS), len(EXIT_CAUSES), len(TRANSITION_KINDS)
+    counts = np.zeros((R, C, 3 + n_in + n_out + n_tr), dtype=dtype)
+    day_strength = counts[..., :3]
+    day_inflow = counts[..., 3 : 3 + n_in]
+    day_outflow = counts[..., 3 + n_in : 3 + n_in + n_out]
+    day_transition = counts[..., 3 + n_in + n_out :]
     # People in service (training or deployed) and recovering, by age slot.
     svc: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
     rec: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
@@ -216,6 +226,7 @@ def simulate_block(
     for t in range(T):
         if on_day is not None:
             on_day(t)
+        counts.fill(0)
         # 1. pools
         for pl in plan.pools:
             add = draws.poisson(f"pool/{pl.id}/replenish", pl.replenish.at(t))
@@ -251,8 +262,8 @@ def simulate_block(
         for ch in plan.channels:
             c = ch.index
             s, rc = svc[c], rec[c]
-            o_out = out.outflow[:, t, c]
-            o_tr = out.transition[:, t, c]
+            o_out = day_outflow[:, c]
+            o_tr = day_transition[:, c]
             name = ch.id
 
             back, wounded_back, causes = drawn[c]
@@ -303,7 +314,7 @@ def simulate_block(
             o_out[:, _CAUSE["withdrawn"]] += withdrew
             o_tr[:, 0] += deployed_today
 
-            out.inflow[:, t, c, 0] += joined
+            day_inflow[:, c, 0] += joined
 
             # costs (promised), split into paid and unpaid
             killed = by_cause[:, 0]
@@ -329,7 +340,7 @@ def simulate_block(
                 age = tgt.training_days  # a young age: its own slot
                 if tgt.term_slot is not None:
                     age = np.minimum(age, tgt.term_slot - 1)
-                out.inflow[:, t, target, 1] += ren_s + ren_r
+                day_inflow[:, target, 1] += ren_s + ren_r
             svc[target][rows, age] += ren_s
             rec[target][rows, age] += ren_r
 
@@ -337,14 +348,20 @@ def simulate_block(
         for ch in plan.channels:
             c = ch.index
             training, deployed, recovering = stocks(svc[c], rec[c], ch.training_days)
-            out.strength[:, t, c, 0] = training
-            out.strength[:, t, c, 1] = deployed
-            out.strength[:, t, c, 2] = recovering
+            day_strength[:, c, 0] = training
+            day_strength[:, c, 1] = deployed
+            day_strength[:, c, 2] = recovering
             in_service = training + deployed + recovering
             out.cost[:, t, c, 0] = in_service * ch.salary_per_day.at(t)
             paid = ch.paid_share.at(t)[:, None]
             out.unpaid[:, t, c] = out.cost[:, t, c] * (1.0 - paid)
             out.cost[:, t, c] *= paid
+        if integer:
+            check_day(counts, pool[:, :P], t)
+        out.strength[:, t] = day_strength
+        out.inflow[:, t] = day_inflow
+        out.outflow[:, t] = day_outflow
+        out.transition[:, t] = day_transition
         out.pool[:, t] = pool[:, :P]
     if on_day is not None:
         on_day(T)
@@ -419,13 +436,17 @@ def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray
         remaining_share = np.where(
             ever[:, ch.pool] > 0, eligible / np.maximum(ever[:, ch.pool], 1e-300), 0.0
         )
-        rate = ch.base_rate.at(t) * np.clip(remaining_share, 0.0, 1.0) ** ch.depletion_exponent
-        rate = rate * ch.paid_share.at(t) ** ch.reputation_elasticity
-        if ch.wage_per_month is not None:
-            wage = ch.wage_per_month.at(t)
-            with np.errstate(divide="ignore", invalid="ignore"):
+        # A factor can be 0 (no base rate, nothing paid) while another is infinite (a
+        # negative elasticity of an empty pool or of no pay): nobody enlists then.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            share = np.clip(remaining_share, 0.0, 1.0) ** ch.depletion_exponent
+            rate = ch.base_rate.at(t) * share
+            rate = rate * ch.paid_share.at(t) ** ch.reputation_elasticity
+            if ch.wage_per_month is not None:
+                wage = ch.wage_per_month.at(t)
                 ratio = np.where(wage > 0, ch.monthly_pay.at(t) / wage, 1.0)
-            rate = rate * np.maximum(ratio, 0.0) ** ch.pay_elasticity
+                rate = rate * np.maximum(ratio, 0.0) ** ch.pay_elasticity
+        rate = np.where(np.isnan(rate), 0.0, rate)
         n = draws.binomial(name, eligible, np.clip(rate, 0.0, 1.0))
     if ch.pool >= 0:
         pool[:, ch.pool] -= n
