@@ -253,6 +253,7 @@ def demo(
         bool,
         typer.Option("--force", help="Replace an existing file even if forcegen did not write it."),
     ] = False,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Run the built-in scenario from the August 2022 report; write a report and figures.
 
@@ -282,13 +283,13 @@ def demo(
         raise OutputError(f"cannot write into {out}: it is a file, not a folder")
     for name, recognise in files.items():
         check_file_target(out / name, force=force, recognise=recognise)
-    console.print(Text.assemble("forcegen demo: built-in scenario ", (DEMO_SCENARIO, "bold")))
+    printer = Printer("demo", fmt)
+    printer.line(Text.assemble("forcegen demo: built-in scenario ", (DEMO_SCENARIO, "bold")))
     loaded = load_scenario_with_warnings(DEMO_SCENARIO)
     sim = Sim(loaded.scenario, runs=runs, seed=seed, workers=workers)
     result = simulate_with_progress(sim)
-    console.print(summary_table(result.summary()))
-    console.print(evidence_status_line(result.scenario))
-    console.print(f"simulated in {result.elapsed_seconds:.1f} s")
+    summary = result.summary()
+    data = _print_summary(printer, summary, result.scenario, result.elapsed_seconds)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -299,7 +300,8 @@ def demo(
         run_id = Store(store_path).save(
             result, label="forcegen demo", scenario_text=loaded.source_text or None
         )
-        console.print(f"saved as run {run_id} in {store_path}")
+        printer.line(f"saved as run {run_id} in {store_path}")
+        data |= {"run_id": run_id, "store": str(store_path)}
     text = render_report(result, store_run_id=run_id)
     drawn = {f"{kind}.png": draw(result) for kind, draw in figures.FIGURES.items()}
     # The report and the figures are replaced together at the end: a failure while
@@ -313,5 +315,9 @@ def demo(
         with figures.figure_style():
             for name, fig in drawn.items():
                 fig.savefig(tmp[name], format="png", dpi=150, metadata=figure_metadata("png"))
-    console.print(f"report:  {(out / 'report.html').resolve()}")
-    console.print(f"figures: {', '.join(drawn)} in {out.resolve()}")
+    printer.line(f"report:  {(out / 'report.html').resolve()}")
+    printer.line(f"figures: {', '.join(drawn)} in {out.resolve()}")
+    del data["out"]
+    data["report"] = str((out / "report.html").resolve())
+    data["figures"] = [str((out / name).resolve()) for name in drawn]
+    printer.done(data, csv_rows=summary_csv_rows(summary))
