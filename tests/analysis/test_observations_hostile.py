@@ -68,7 +68,7 @@ def test_a_quoted_line_break_in_a_field_is_read(tmp_path: Path) -> None:
     path = tmp_path / "obs.csv"
     path.write_text(
         HEADER
-        + "# a comment with a \"quote\n"
+        + '# a comment with a "quote\n'
         + '2022-01-10,strength,,deployed,300,,,"Report, page 2\n""second"" line",\n'
         + "\n"
         + "2022-01-20,strength,,deployed,310,,,x,\n"
