@@ -43,8 +43,10 @@ def test_a_label_that_is_not_valid_markup_is_listed(cli: Cli, tmp_path: Path) ->
 def test_markup_and_escape_sequences_in_a_label_do_not_reach_the_terminal(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Rich writes styles when it thinks it prints to a terminal: make it think so.
+    # Rich writes styles (and the CLI draws Rich tables) when it thinks it prints to a
+    # terminal: make it think so.
     monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.delenv("NO_COLOR", raising=False)
     label = "[red]x[/red][link=https://evil.example]y[/link]\x1b[31mZ\x1b]8;;https://a\x07b\x9b2J"
     store = Store(tmp_path / "fg.duckdb")
