@@ -19,7 +19,7 @@ import pytest
 from rich.console import Console
 
 from forcegen import __version__
-from forcegen.cli.output import Column, Format, Printer, Rows, json_text
+from forcegen.cli.output import Column, Format, Printer, Rows, json_text, render
 from forcegen.results.store import Store
 from forcegen.results.summary import SUMMARY_COLUMNS
 from forcegen.scenario.load import load_scenario
@@ -448,3 +448,21 @@ def test_json_text_escapes_control_characters_and_non_finite_numbers() -> None:
     assert "\x1b" not in text
     assert "\x9b" not in text
     assert json.loads(text) == {"a": "x\x1b[31my\x9b", "b": None, "c": [1, None]}
+
+
+def test_render_a_mapping_in_each_format(capsys: pytest.CaptureFixture[str]) -> None:
+    answer = {"probability": 0.25, "label": "[b]x[/b]", "dates": ["2022-08-01"]}
+    render("answer", Format.table, answer, lines=["a note"])
+    assert capsys.readouterr().out == (
+        "field\tvalue\nprobability\t0.25\nlabel\t[b]x[/b]\ndates\t2022-08-01\na note\n"
+    )
+    render("answer", "json", answer, lines=["a note"])
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {
+        "forcegen": __version__,
+        "schema": "answer/1",
+        "data": answer,
+    }
+    assert "a note" in captured.err
+    render("answer", Format.csv, answer)
+    assert _csv(capsys.readouterr().out)[2] == {"field": "dates", "value": "2022-08-01"}
