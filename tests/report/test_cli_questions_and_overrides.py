@@ -4,6 +4,7 @@ report, compare and solve, and ask/plot/report saving the runs they simulate."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -216,3 +217,28 @@ def test_report_refuses_bad_questions(
     assert words in err
     assert "Traceback" not in err + stdout
     assert not out.exists()
+
+
+def test_solve_json_gives_the_bonus_baseline_by_date(run_cli: Cli, tmp_path: Path) -> None:
+    raised = tmp_path / "raised.yaml"
+    raised.write_text(
+        DECAY.replace(
+            "    enlistment: {model: series, recruits_per_day: 0}",
+            "    pool: p\n"
+            "    enlistment: {model: behavioural, base_rate_per_day: 3.0e-8, pay_elasticity: 1}\n"
+            "    pay: {salary_per_month: 50000, sign_up_bonus_federal: 1000}",
+        )
+        + "pools:\n  - {id: p, initial_people: 1.0e+8, reference_wage_per_month: 50000}\n"
+        "events:\n  - {type: change_pay, date: 2022-02-20, channel: a, "
+        "sign_up_bonus_federal: 3000}\n",
+        encoding="utf-8",
+    )
+    args = ["solve", str(raised), "--hold-strength", "50", "--lever", "bonus", "--runs", "2"]
+    code, out, err = run_cli(*args, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)["data"]
+    assert data["baseline_steps"] == [
+        {"from": "2022-01-01", "value": 1000.0},
+        {"from": "2022-02-20", "value": 3000.0},
+    ]
+    assert data["baseline"] == pytest.approx((50 * 1000 + 50 * 3000) / 100)

@@ -529,6 +529,7 @@ def solve(
         if per_month is None
         else {"value": per_month[0], "interval": list(per_month[1])},
         "baseline": answer.baseline,
+        "baseline_steps": [{"from": day, "value": value} for day, value in answer.baseline_steps],
         "probability": probability_json(answer.probability),
         "baseline_probability": probability_json(answer.baseline_probability),
         "already_holds": answer.already_holds,
