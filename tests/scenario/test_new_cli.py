@@ -80,3 +80,16 @@ def test_new_refuses_bad_names(cli: Cli, tmp_path: Path, args: list[str], words:
     assert code == 2
     assert words in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_authoring_guides_scenario_validates() -> None:
+    import re
+
+    from forcegen.scenario.load import load_scenario_text
+
+    guide = (Path(__file__).parents[2] / "docs" / "authoring.md").read_text(encoding="utf-8")
+    final = re.findall(r"```yaml\n(.*?)```", guide, flags=re.S)[-1]
+    sc = load_scenario_text(final, strict=True)
+    assert [c.id for c in sc.channels] == ["contract", "volunteers"]
+    assert sc.questions is not None
+    assert sc.questions.hold == 10000
