@@ -93,6 +93,7 @@ def run_reduced(
     *,
     chunk: int = 1,
     client: Any = None,
+    check: bool = True,
 ) -> R:
     """Simulate ``sim`` block by block, folding each block into ``reducers`` as it
     finishes and dropping it, so memory stays bounded whatever ``sim.runs``.
@@ -108,6 +109,11 @@ def run_reduced(
         progress: Called with replicates done and total (see :data:`forcegen.sim.Progress`).
         chunk: Blocks per Dask task (no effect on results).
         client: An existing ``distributed.Client`` to use (left open).
+        check: Refuse first a run whose reducers and blocks are estimated not to fit
+            in memory (:meth:`forcegen.sim.Sim.check_resources`).
+
+    Raises:
+        ResourceError: The run would not fit in memory.
 
     Example::
 
@@ -117,6 +123,8 @@ def run_reduced(
     """
     info = run_info(sim, _check(sim, chunk))
     many: list[Reducer] = [reducers] if isinstance(reducers, Reducer) else list(reducers)
+    if check:
+        sim.check_resources("reduced", many)
     # Workers get empty copies: the filled storage stays here and is never shipped.
     templates = [copy.deepcopy(r) for r in many]
     for r in many:

@@ -14,6 +14,15 @@ from forcegen._version import __version__
 from forcegen.engine.simulate import BlockRun, Mode, run_block
 from forcegen.engine.streams import BLOCK_SIZE, blocks_for
 from forcegen.errors import UsageError
+from forcegen.preflight import (
+    MAX_MEMORY_ENV,
+    Estimate,
+    Holding,
+    available_memory,
+    check,
+    estimate,
+    parse_size,
+)
 from forcegen.results.result import Result
 from forcegen.results.summary import Summary
 from forcegen.scenario.load import load_scenario, scenario_hash
@@ -63,6 +72,10 @@ class Sim:
             process may use (at most 4) when running in this process and 1 on Dask
             workers (whose processes already share the cores). Results do not depend
             on it.
+        max_memory: Memory the run may take (bytes, or a size such as ``"8G"``);
+            default ``FORCEGEN_MAX_MEMORY`` if set, else the memory available when
+            the run starts. A run estimated to need more is refused before simulating
+            (:class:`~forcegen.preflight.ResourceError`; see :mod:`forcegen.preflight`).
     """
 
     def __init__(
@@ -78,6 +91,7 @@ class Sim:
         workers: int | None = None,
         scheduler: str | None = None,
         threads: int | None = None,
+        max_memory: float | str | None = None,
     ) -> None:
         if runs < 1:
             raise UsageError(f"runs must be at least 1, got {runs}")
@@ -102,6 +116,9 @@ class Sim:
         self.workers = workers
         self.scheduler = scheduler
         self.threads = threads
+        if max_memory is None and os.environ.get(MAX_MEMORY_ENV, "").strip():
+            max_memory = os.environ[MAX_MEMORY_ENV]
+        self.max_memory = None if max_memory is None else parse_size(max_memory)
         self.result: Result | None = None
 
     @property
@@ -148,6 +165,26 @@ class Sim:
             return None
         return lambda done, _total: progress(min(done * BLOCK_SIZE, self.runs), self.runs)
 
+    def estimate(self, holding: Holding = "result", reducers: Sequence[object] = ()) -> Estimate:
+        """Memory and time expected for this run, keeping ``holding`` (every replicate
+        in memory, a result folder, or ``reducers``); see :mod:`forcegen.preflight`."""
+        return estimate(self, holding, reducers)
+
+    def check_resources(
+        self, holding: Holding = "result", reducers: Sequence[object] = ()
+    ) -> Estimate:
+        """The :meth:`estimate`, after checking that it fits in ``max_memory`` (or the
+        memory available).
+
+        Raises:
+            ResourceError: It does not; the message gives the estimate and what to
+                change.
+        """
+        est = self.estimate(holding, reducers)
+        limit = self.max_memory if self.max_memory is not None else available_memory()
+        check(est, limit, explicit=self.max_memory is not None)
+        return est
+
     def _threads(self) -> int:
         """Threads for a block: as given (argument or ``FORCEGEN_THREADS``), else 1 on
         Dask workers and the usable cores (at most 4, about the channels of a
@@ -159,7 +196,12 @@ class Sim:
         return min(len(os.sched_getaffinity(0)), 4)
 
     def run(self, progress: Progress | None = None) -> Result:
-        """Simulate every block and assemble the :class:`Result`."""
+        """Simulate every block and assemble the :class:`Result`.
+
+        Raises:
+            ResourceError: The replicates would not fit in memory (checked first).
+        """
+        self.check_resources("result")
         start = time.perf_counter()
         if (self.workers or 1) > 1 or self.scheduler:
             from forcegen.distributed import run_blocks_distributed
@@ -186,7 +228,9 @@ def run_to_folder(
     """Simulate ``sim`` into an empty result folder (see :mod:`forcegen.results.folder`),
     writing each block as it finishes, and return the summary.
 
-    Memory stays at a few blocks whatever ``sim.runs``: no :class:`Result` is built.
+    Memory stays at a few blocks whatever ``sim.runs``, plus the quantiles computed
+    over every replicate at the end: no :class:`Result` is built. A run estimated not
+    to fit in memory is refused first (:class:`~forcegen.preflight.ResourceError`).
     The folder is complete (``run.json`` written last) when this returns; on failure it
     is left partial, for the caller (a store's staging folder, an atomic output folder)
     to discard.
@@ -203,8 +247,9 @@ def run_to_folder(
     from forcegen.results.reduce import ParameterValues, SummaryTotals
 
     totals, parameters, writer = SummaryTotals(), ParameterValues(), BlockWriter(folder)
+    sim.check_resources("folder", [totals, parameters, writer])
     start = time.perf_counter()
-    run_reduced(sim, [totals, parameters, writer], progress)
+    run_reduced(sim, [totals, parameters, writer], progress, check=False)
     elapsed = time.perf_counter() - start
     finish_folder(
         folder,

@@ -19,6 +19,7 @@ exists for ensembles too large to keep) keep their own defaults."""
 __all__ = [
     "DEFAULT_RUNS",
     "FormatOption",
+    "MaxMemoryOption",
     "ModeOption",
     "NoStoreOption",
     "QuietOption",
@@ -83,5 +84,14 @@ SetOption = Annotated[
         "range:LOW,HIGH, triangular:LOW,MODE,HIGH, normal:MEAN,SD[,LOW,HIGH], "
         "lognormal:MEDIAN,P95, beta:A,B, or a YAML value. Recorded in the run's label "
         "(docs/authoring.md).",
+    ),
+]
+MaxMemoryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        envvar="FORCEGEN_MAX_MEMORY",
+        help="Memory the run may take (8G, 512M, 2GiB); a run estimated to need more is "
+        "refused before simulating. Default: the memory available.",
     ),
 ]

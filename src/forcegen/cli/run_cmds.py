@@ -15,10 +15,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from forcegen.cli import app, stdout_console
+from forcegen.cli import app, err_console, stdout_console
 from forcegen.cli.options import (
     DEFAULT_RUNS,
     FormatOption,
+    MaxMemoryOption,
     ModeOption,
     QuietOption,
     RunsOption,
@@ -34,6 +35,7 @@ from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.cli.progress import progress_bar
 from forcegen.distributed import run_reduced
 from forcegen.engine.simulate import Mode
+from forcegen.preflight import Estimate
 from forcegen.results.folder import check_dir_target, is_result_folder, link_tree
 from forcegen.results.outputs import atomic_dir
 from forcegen.results.reduce import SummaryTotals
@@ -111,8 +113,17 @@ def evidence_json(scenario: Scenario) -> dict[str, Any]:
 
 def simulate_with_progress(sim: Sim, quiet: bool = False) -> Result:
     """Run ``sim`` with a Rich progress bar over replicates (on stderr)."""
-    with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as progress:
+    bar_label = estimate_label(sim.check_resources("result"), quiet)
+    with progress_bar(bar_label, quiet, unit="replicates", total=sim.runs) as progress:
         return sim.run(progress=progress)
+
+
+def estimate_label(est: Estimate, quiet: bool) -> str:
+    """The progress bar's label, with the run's estimate; a large estimate is also
+    printed on stderr first (where there is no bar, it is all the user sees)."""
+    if est.large and not quiet:
+        err_console.print(f"forcegen: {est.describe()}")
+    return f"simulating ({est.brief()})"
 
 
 @app.command()
@@ -150,6 +161,7 @@ def run(
     ] = 300.0,
     fmt: FormatOption = Format.table,
     overrides: SetOption = None,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Simulate a scenario, print the summary (strength, recruits, losses, cost) and save
     the run in the results store (``--set`` overrides are appended to its label).
@@ -175,14 +187,20 @@ def run(
         sample_parameters=sample_parameters,
         workers=workers,
         scheduler=scheduler,
+        max_memory=max_memory,
     )
+    # Refused here, before a store's staging folder or --out is touched, if it would
+    # not fit in memory.
+    reduced = no_store and out is None
+    est = sim.check_resources("reduced" if reduced else "folder", [SummaryTotals()])
     st = None if no_store else Store(store, timeout=store_timeout)
     text = loaded.source_text or None
     printer = Printer("run", fmt)
     if st is None and out is None:
         totals = SummaryTotals()
         start = time.perf_counter()
-        with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as progress:
+        bar_label = estimate_label(est, quiet)
+        with progress_bar(bar_label, quiet, unit="replicates", total=sim.runs) as progress:
             run_reduced(sim, totals, progress)
         seconds = time.perf_counter() - start
         data = _print_summary(printer, totals.summary(), loaded.scenario, seconds)
@@ -195,7 +213,9 @@ def run(
             assert out is not None
             folder = stack.enter_context(atomic_dir(out, recognise=is_result_folder))
         start = time.perf_counter()
-        with progress_bar("simulating", quiet, unit="replicates", total=sim.runs) as bar:
+        # Not `label`: that is the user's text for the stored run.
+        bar_label = estimate_label(est, quiet)
+        with progress_bar(bar_label, quiet, unit="replicates", total=sim.runs) as bar:
             saving = None if bar is None else bar.stage("saving: quantiles", "sums")
             summary = run_to_folder(sim, folder, scenario_text=text, progress=bar, saving=saving)
         seconds = time.perf_counter() - start

@@ -22,6 +22,7 @@ import typer
 from forcegen.cli import SafeConsole, app
 from forcegen.cli.options import (
     FormatOption,
+    MaxMemoryOption,
     ModeOption,
     QuietOption,
     RunsOption,
@@ -34,7 +35,7 @@ from forcegen.cli.options import (
 from forcegen.cli.output import Format, Printer
 from forcegen.cli.progress import progress_bar
 from forcegen.cli.report_cmds import ForceOption
-from forcegen.cli.run_cmds import summary_csv_rows, summary_json, summary_rows
+from forcegen.cli.run_cmds import estimate_label, summary_csv_rows, summary_json, summary_rows
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
 from forcegen.results.outputs import atomic_file, check_file_target, csv_header, csv_header_is
@@ -89,6 +90,7 @@ def ensemble(
     quiet: QuietOption = False,
     force: ForceOption = False,
     fmt: FormatOption = Format.table,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Simulate a large ensemble in bounded memory and print its summary.
 
@@ -113,12 +115,14 @@ def ensemble(
         sample_parameters=sample_parameters,
         workers=workers,
         scheduler=scheduler,
+        max_memory=max_memory,
     )
     totals = SummaryTotals()
     strength = StrengthQuantiles()
     reducers: list[Reducer] = [totals] + ([strength] if keep is Keep.strength else [])
+    bar_label = estimate_label(sim.check_resources("reduced", reducers), quiet)
     start = time.perf_counter()
-    with progress_bar("simulating", quiet, unit="blocks", total=sim.blocks) as progress:
+    with progress_bar(bar_label, quiet, unit="blocks", total=sim.blocks) as progress:
         run_reduced(sim, reducers, progress, chunk=chunk)
     elapsed = time.perf_counter() - start
     summary = totals.summary()
