@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from forcegen.errors import UsageError
 from forcegen.scenario.model import Claim, ClaimStatus, Scenario
+from forcegen.scenario.params import Param
 from forcegen.scenario.walk import iter_params
 from forcegen.scenario.yamlsource import Path
 
@@ -48,8 +50,10 @@ class Basis:
         name: Parameter name (``losses.killed_per_day``) or event name (``events.2``).
         claims: Ids of the claims it cites (unknown ids are left out).
         assumption: Its stated rationale, if any.
-        default: True for a parameter the scenario does not set: the model's default,
-            which carries its own assumption (e.g. "zero by default").
+        default: True for a parameter at the model's default, which carries its own
+            assumption (e.g. "zero by default"): one the scenario does not set, or
+            sets to exactly that default (value and rationale), so that a scenario
+            counts the same fresh and stored as canonical JSON.
     """
 
     name: str
@@ -241,14 +245,28 @@ def _bases(scenario: Scenario) -> dict[str, Basis]:
 
 
 def _is_default(scenario: Scenario, path: Path) -> bool:
-    """True when the value at ``path`` was filled in by the model, not the scenario."""
+    """True when the value at ``path`` is the model's default for its field: the same
+    value with the same stated rationale (``zero by default``) and no evidence.
+
+    Decided by content, not by whether the YAML wrote the field: which fields a
+    document set (pydantic's ``model_fields_set``) is lost when a scenario is dumped
+    to canonical JSON and validated again (stored runs, result folders), where every
+    field is written out. A scenario that writes a default out word for word states
+    the same thing, and counts the same, fresh or stored.
+    """
     parent: Any = scenario
     for part in path[:-1]:
         parent = _child(parent, part)
-    return isinstance(parent, BaseModel) and _field_name(parent, path[-1]) not in (
-        None,
-        *parent.model_fields_set,
-    )
+    if not isinstance(parent, BaseModel):
+        return False
+    name = _field_name(parent, path[-1])
+    if name is None:
+        return False
+    info = type(parent).model_fields[name]
+    if info.default_factory is None and info.default is PydanticUndefined:
+        return False
+    default = info.get_default(call_default_factory=True)
+    return isinstance(default, Param) and getattr(parent, name) == default
 
 
 def _field_name(model: BaseModel, key: str | int) -> str | None:
