@@ -4,17 +4,18 @@ memory is not there.
 The estimate follows what the run holds (docs/benchmarks.md measures the same):
 
 * **block** — one block of :data:`~forcegen.engine.streams.BLOCK_SIZE` replicates
-  being simulated: its output, ``BLOCK_SIZE × days × (160 × channels + 4 × pools)``
-  bytes (people in 32-bit integers, money in 32-bit floats, paid and unpaid), and
-  each channel's age slots, ``2 × BLOCK_SIZE × slots × 8`` bytes; one per worker
-  process;
+  being simulated: its output, ``BLOCK_SIZE × days × (120 × channels + 4 × pools)``
+  bytes (20 people counts in 32-bit integers and 10 money figures in 32-bit floats a
+  channel), and each channel's age slots, ``2 × BLOCK_SIZE × slots × 8`` bytes; one
+  per worker process;
 * **result** — :meth:`forcegen.sim.Sim.run` and every command that builds a
   :class:`~forcegen.results.result.Result` (report, ask, compare, plot, solve, ...)
-  keep every replicate: the blocks, then their concatenation (measured: 1.5 × the
-  blocks at the peak);
-* **folder** — ``forcegen run`` writes blocks to disk as they finish (two copies of a
-  block while it is encoded), then computes quantiles over every replicate, about five
-  float64 ``(runs, days)`` arrays at a time (:func:`forcegen.results.folder.compute_quantiles`);
+  keep every replicate: the blocks, then their concatenation (2 × the blocks at the
+  peak);
+* **folder** — ``forcegen run`` writes blocks to disk as they finish (1.3 × a block
+  while it is encoded, and the Parquet libraries), then computes quantiles over every
+  replicate, about five float64 ``(runs, days)`` arrays at a time
+  (:func:`forcegen.results.folder.compute_quantiles`);
 * **reduced** — ``forcegen ensemble`` folds blocks into per-replicate numbers: the
   summary's (``8 × (channels × 2 + 13)`` bytes a replicate), deployed strength by day
   with ``--keep strength`` (4 bytes a replicate-day), the parameter values.
@@ -72,8 +73,9 @@ per-replicate numbers (see the module docstring)."""
 _CHANNEL_DAY_SECONDS = 0.8e-3
 _SLOT_SECONDS = {"stochastic": 6e-9, "mean-field": 12e-9}
 _FOLDER_TIME_FACTOR = 1.25
-_RESULT_PEAK = 1.5  # blocks, then their concatenation
-_ENCODING_COPIES = 2  # a block and its Arrow table while it is written
+_RESULT_PEAK = 2.0  # blocks, then their concatenation
+_BLOCK_COPIES: dict[str, float] = {"folder": 1.3, "reduced": 1.2}  # a block while reduced
+_LIBRARY_BYTES = {"result": 0.0, "folder": 100e6, "reduced": 0.0}  # Parquet, Arrow
 _QUANTILE_ARRAYS = 5  # float64 (runs, days) arrays while quantiles are computed
 _WORKING_BYTES = 50e6  # schedules, kernels' temporaries, Python objects
 _WORKER_PROCESS_BYTES = 250e6  # a Dask worker process with forcegen imported
@@ -165,7 +167,8 @@ def estimate(
     channels, pools = len(scenario.channels), len(scenario.pools)
     slots = channel_slots(scenario)
     rows = BLOCK_SIZE if sim.mode == "stochastic" else min(BLOCK_SIZE, runs)
-    block_output = rows * days * (160 * channels + 4 * pools)
+    per_replicate_day = 120 * channels + 4 * pools
+    block_output = rows * days * per_replicate_day
     block_ages = sum(2 * rows * s * 8 for s in slots)
     workers = 1 if sim.scheduler else max(sim.workers or 1, 1)
     parallel = min(workers, blocks_for(runs))
@@ -175,13 +178,13 @@ def estimate(
     keeps_days = False
     if holding == "result":
         fixed = block_ages * parallel + _WORKING_BYTES + worker_bytes
-        per_run = _RESULT_PEAK * days * (160 * channels + 4 * pools) + 8.0 * params
+        per_run = _RESULT_PEAK * days * per_replicate_day + 8.0 * params
         # Blocks are whole: the last one's padding is held too (stochastic mode).
         padding = (blocks_for(runs) * BLOCK_SIZE - runs) if sim.mode == "stochastic" else 0
-        fixed += _RESULT_PEAK * padding * days * (160 * channels + 4 * pools)
+        fixed += _RESULT_PEAK * padding * days * per_replicate_day
     else:
-        copies = _ENCODING_COPIES if holding == "folder" else 1
-        fixed = (copies * block_output + block_ages) * parallel + _WORKING_BYTES + worker_bytes
+        fixed = (_BLOCK_COPIES[holding] * block_output + block_ages) * parallel
+        fixed += _WORKING_BYTES + _LIBRARY_BYTES[holding] + worker_bytes
         per_run = 0.0
         if holding == "folder":
             per_run += _QUANTILE_ARRAYS * 8.0 * days + summary_per_run + 8.0 * params
