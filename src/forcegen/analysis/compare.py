@@ -19,6 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from forcegen.analysis.basis import AnswerBasis, Screen, input_evidence, merge_evidence
 from forcegen.errors import UsageError
 from forcegen.results.result import Result
 from forcegen.results.summary import Band
@@ -52,6 +53,8 @@ class QuantityDiff:
         mean_difference: Mean of the per-replicate differences.
         share_higher: Share of replicates where ``other > base``.
         share_lower: Share of replicates where ``other < base``.
+        basis: The inputs the per-replicate difference rests on most
+            (:mod:`forcegen.analysis.basis`), None when not computed.
     """
 
     name: str
@@ -62,6 +65,7 @@ class QuantityDiff:
     mean_difference: float
     share_higher: float
     share_lower: float
+    basis: AnswerBasis | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,14 @@ def _check_pairable(a: Result, b: Result) -> None:
 
 def _pair(a: Result, b: Result, runs: int, q: tuple[float, float]) -> PairComparison:
     quantities: list[QuantityDiff] = []
+    # Replicate k draws the same quantile of a parameter in both (common random
+    # numbers), so either scenario's values rank the replicates alike; the other's
+    # are taken where both have the parameter (it may be uncertain only there).
+    screen = Screen.of(
+        {**a.parameters, **b.parameters},
+        merge_evidence(input_evidence(a.scenario), input_evidence(b.scenario)),
+        runs,
+    )
 
     def add(name: str, unit: str, va: FloatArray, vb: FloatArray) -> None:
         va, vb = va[:runs], vb[:runs]
@@ -216,6 +228,7 @@ def _pair(a: Result, b: Result, runs: int, q: tuple[float, float]) -> PairCompar
                 mean_difference=float(diff.mean()),
                 share_higher=float((diff > 0).mean()),
                 share_lower=float((diff < 0).mean()),
+                basis=screen.basis(diff),
             )
         )
 

@@ -32,7 +32,7 @@ value already simulated (no new simulations) and interpolates its root.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -69,12 +69,16 @@ class Evaluation:
         margin: ``(1 − prob)`` quantile of the per-replicate minimum strength, minus the
             target (people); the statistic the root-finder drives to zero.
         minima: Per replicate, the minimum strength over the window (people).
+        parameters: The sampled parameter values of the replicates (as
+            :attr:`Result.parameters`), to tell which inputs decide ``minima``
+            (:mod:`forcegen.analysis.basis`).
     """
 
     value: float
     probability: Probability
     margin: float
     minima: FloatArray
+    parameters: Mapping[str, FloatArray] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +135,11 @@ class SolveResult:
     seed: int
     mode: str
     baseline_steps: tuple[tuple[dt.date, float], ...] = ()
+
+    @property
+    def answer(self) -> Evaluation:
+        """The simulation at :attr:`value` (the one whose probability is reported)."""
+        return next(e for e in self.evaluations if e.value == self.value)
 
     @property
     def simulations(self) -> int:
@@ -294,7 +303,7 @@ def solve_hold(
         minima = strength[:, first_day:].min(axis=1)
         held = int((minima >= hold_strength).sum())
         margin = float(np.quantile(minima, 1.0 - prob)) - hold_strength
-        ev = Evaluation(x, Probability(held, runs), margin, minima)
+        ev = Evaluation(x, Probability(held, runs), margin, minima, result.parameters)
         cache[x] = ev
         order.append(ev)
         if progress is not None:
