@@ -263,7 +263,9 @@ def test_ask_piped_json_csv(cli: Cli) -> None:
     assert below["threshold"] == 2500.0
     _types(below["probability"], PROBABILITY)
     assert below["probability"]["trials"] == 4
-    assert below["first_below"] is None or set(below["first_below"]) == {"q05", "median", "q95"}
+    first = below["first_below"]
+    assert first is None or set(first) == {"q05", "median", "q95", "basis"}
+    assert below["basis"]["method"] == "spearman"
     hold = data["hold"]
     assert (hold["target"], hold["date"], hold["through"]) == (1500.0, "2022-09-01", False)
     _types(hold["probability"], PROBABILITY)

@@ -29,6 +29,7 @@ from forcegen.cli.options import (
     WorkersOption,
 )
 from forcegen.cli.output import Column, Format, Printer, Rows
+from forcegen.cli.run_cmds import basis_cell
 from forcegen.errors import UsageError
 from forcegen.results.outputs import check_file_target, looks_like_forcegen_figure
 from forcegen.results.result import Result
@@ -355,6 +356,7 @@ def compare_cmd(
                 "other": q.other,
                 "difference": q.difference,
                 "share_higher": q.share_higher,
+                "basis": q.basis,
             }
             for q in pair.quantities
         ]
@@ -366,6 +368,7 @@ def compare_cmd(
                     Column("other", pair.other, "right", _band_text),
                     Column("difference", justify="right", text=_band_text),
                     Column("share_higher", "replicates higher", "right", _percent),
+                    Column("basis", "difference rests mostly on", text=basis_cell),
                 ),
                 quantities,
                 title=f"{pair.other} − {pair.base}: paired differences over {pair.runs} "
@@ -489,6 +492,7 @@ def solve(
     (behavioural channel) that keeps deployed strength at or above the target on every
     day of the horizon with the given probability (common random numbers, root-finding).
     """
+    from forcegen.analysis.basis import Screen, input_evidence
     from forcegen.analysis.solve import solve_hold
 
     if lever not in ("recruits", "bonus"):
@@ -497,8 +501,9 @@ def solve(
     def progress(n: int, value: float, p: float) -> None:
         err.print(f"  simulation {n}: lever {value:,.4g} → hold probability {p:.0%}")
 
+    sc = load_scenario_with_warnings(scenario, overrides=overrides or ()).scenario
     answer = solve_hold(
-        load_scenario_with_warnings(scenario, overrides=overrides or ()).scenario,
+        sc,
         hold_strength,
         prob=prob,
         channel=channel,
@@ -512,6 +517,11 @@ def solve(
     printer = Printer("solve", fmt)
     for line in answer.describe():
         printer.line(line)
+    # The answer is decided by each replicate's lowest strength over the window at the
+    # lever value found: what moves that is what the answer rests on.
+    at = answer.answer
+    rests = Screen.of(at.parameters, input_evidence(sc)).basis(at.minima)
+    printer.line(rests.line())
     per_month = answer.per_month
     data = {
         "scenario": answer.scenario,
@@ -541,6 +551,7 @@ def solve(
         "runs": answer.runs,
         "seed": answer.seed,
         "mode": answer.mode,
+        "basis": rests,
     }
     row = {
         "scenario": answer.scenario,
@@ -595,7 +606,8 @@ def ask(
     no_store: NoStoreOption = False,
 ) -> None:
     """Answer a question: time below a threshold, or the probability of holding a target."""
-    from forcegen.analysis.answers import prob_hold, prob_hold_through, time_below
+    from forcegen.analysis.answers import day_index, prob_hold, prob_hold_through, time_below
+    from forcegen.analysis.basis import below_outcomes, first_days, hold_outcomes, screen
 
     if not below and hold is None:
         raise typer.BadParameter("ask --below N and/or --hold N [--by DATE] [--through]")
@@ -612,6 +624,9 @@ def ask(
     printer = Printer("ask", fmt)
     answers: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    # What each answer rests on: its per-replicate number ranked against the sampled
+    # inputs (forcegen.analysis.basis; docs/evidence.md).
+    inputs = screen(result)
     for threshold in below or []:
         tb = time_below(result, threshold)
         p = tb.probability
@@ -619,19 +634,25 @@ def ask(
             f"Deployed strength falls below {threshold:,.0f} by {result.end_date} in "
             f"{p.successes} of {p.trials} replicates: {p.format()} (95 % Wilson interval)."
         )
+        rests = inputs.basis(below_outcomes(result, threshold))
+        printer.line(f"  {rests.line()}")
         qd = tb.quantiles((0.05, 0.5, 0.95))
+        first: dict[str, Any] | None = None
         if p.successes:
+            dated = inputs.basis(first_days(tb.first_day, result.scenario.horizon_days))
             printer.line(
                 f"  first date among those: median {qd[0.5].date()}, "
                 f"5–95 %: {qd[0.05].date()} – {qd[0.95].date()}"
             )
-        first = {"q05": qd[0.05], "median": qd[0.5], "q95": qd[0.95]} if p.successes else None
+            printer.line(f"    {dated.line()}")
+            first = {"q05": qd[0.05], "median": qd[0.5], "q95": qd[0.95], "basis": dated}
         answers.append(
             {
                 "threshold": threshold,
                 "by": result.end_date,
                 "probability": probability_json(p),
                 "first_below": first,
+                "basis": rests,
             }
         )
         rows.append(_ask_row("below", threshold, result.end_date, p, first))
@@ -648,12 +669,15 @@ def ask(
             f"Probability deployed strength is at least {hold:,.0f} {what}: {p.format()} "
             f"({p.successes} of {p.trials} replicates; 95 % Wilson interval)."
         )
+        rests = inputs.basis(hold_outcomes(result, hold, day_index(result, when), through=through))
+        printer.line(f"  {rests.line()}")
         day = when or result.end_date
         hold_answer = {
             "target": hold,
             "date": day,
             "through": through,
             "probability": probability_json(p),
+            "basis": rests,
         }
         rows.append(_ask_row("hold_through" if through else "hold", hold, day, p, None))
     data = {

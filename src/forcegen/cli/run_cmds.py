@@ -7,14 +7,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
+from numpy.typing import NDArray
 from rich.table import Table
 from rich.text import Text
 
+from forcegen.analysis.basis import AnswerBasis, Screen, input_evidence, summary_bases, summary_key
 from forcegen.cli import app, err_console, stdout_console
 from forcegen.cli.options import (
     DEFAULT_RUNS,
@@ -36,9 +40,9 @@ from forcegen.cli.progress import progress_bar
 from forcegen.distributed import run_reduced
 from forcegen.engine.simulate import Mode
 from forcegen.preflight import Estimate
-from forcegen.results.folder import check_dir_target, is_result_folder, link_tree
+from forcegen.results.folder import ResultFolder, check_dir_target, is_result_folder, link_tree
 from forcegen.results.outputs import atomic_dir
-from forcegen.results.reduce import SummaryTotals
+from forcegen.results.reduce import ParameterValues, SummaryTotals
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH, Store
 from forcegen.results.summary import Summary
@@ -47,15 +51,29 @@ from forcegen.scenario.load import load_scenario_with_warnings
 from forcegen.scenario.model import Scenario
 from forcegen.sim import Sim, run_to_folder
 
-__all__ = ["evidence_json", "run", "summary_json", "summary_rows", "summary_table"]
+__all__ = [
+    "basis_cell",
+    "basis_json",
+    "evidence_json",
+    "run",
+    "summary_basis",
+    "summary_json",
+    "summary_rows",
+    "summary_table",
+]
 
 console = stdout_console
 
 DEMO_SCENARIO = "russia-2022-covert"
 
 
-def summary_table(summary: Summary) -> Table:
-    """The summary as a Rich table."""
+BASIS_HEADER = "rests mostly on"
+"""Header of the summary column naming what each number rests on most."""
+
+
+def summary_table(summary: Summary, bases: Mapping[str, AnswerBasis] | None = None) -> Table:
+    """The summary as a Rich table (with ``bases``: a column of what each number rests
+    on most, see :func:`summary_basis`)."""
     pct = f"{summary.q[0]:.0%}–{summary.q[1]:.0%}"
     table = Table(
         title=f"{summary.scenario}: {summary.runs} runs, {summary.mode}, seed {summary.seed}",
@@ -63,21 +81,71 @@ def summary_table(summary: Summary) -> Table:
     )
     table.add_column("quantity")
     table.add_column(f"median [{pct}]", justify="right")
-    for label, value in summary.rows():
-        table.add_row(label, value)
+    if bases is not None:
+        table.add_column(BASIS_HEADER)
+    for key, label, value in summary.keyed_rows():
+        cells = [label, value]
+        if bases is not None:
+            cells.append(basis_cell(bases.get(key)))
+        table.add_row(*cells)
     return table
 
 
-def summary_rows(summary: Summary) -> Rows:
+def summary_rows(summary: Summary, bases: Mapping[str, AnswerBasis] | None = None) -> Rows:
     """The summary as printed: labelled rows with ``median [low–high]`` text (drawn as
-    :func:`summary_table` on a terminal)."""
+    :func:`summary_table` on a terminal), and with ``bases`` what each rests on most."""
     pct = f"{summary.q[0]:.0%}–{summary.q[1]:.0%}"
+    columns = [Column("quantity"), Column("value", f"median [{pct}]", "right")]
+    if bases is not None:
+        columns.append(Column("basis", BASIS_HEADER, text=basis_cell))
     return Rows(
-        columns=(Column("quantity"), Column("value", f"median [{pct}]", "right")),
-        rows=[{"quantity": label, "value": value} for label, value in summary.rows()],
+        columns=tuple(columns),
+        rows=[
+            {"quantity": label, "value": value}
+            | ({} if bases is None else {"basis": bases.get(key)})
+            for key, label, value in summary.keyed_rows()
+        ],
         title=f"{summary.scenario}: {summary.runs} runs, {summary.mode}, seed {summary.seed}",
-        rich=summary_table(summary),
+        rich=summary_table(summary, bases),
     )
+
+
+def basis_cell(basis: AnswerBasis | None) -> str:
+    """A table cell naming what a number rests on most: ``⚠ NAME (status), …`` (the
+    marker when a named input rests on a weak status), or why none is named."""
+    if basis is None:
+        return ""
+    return ("⚠ " if basis.marked else "") + basis.brief()
+
+
+def summary_basis(
+    totals: Mapping[str, NDArray[np.float64]],
+    parameters: Mapping[str, NDArray[np.float64]],
+    scenario: Scenario,
+) -> dict[str, AnswerBasis]:
+    """What each summary number rests on most, from the per-replicate totals and
+    sampled parameters of a run (in memory, or a result folder's ``totals.parquet``
+    and ``parameters.parquet``: the same numbers, so fresh and stored runs agree)."""
+    runs = len(next(iter(totals.values()))) if totals else None
+    return summary_bases(totals, Screen.of(parameters, input_evidence(scenario), runs))
+
+
+def basis_json(summary: Summary, bases: Mapping[str, AnswerBasis]) -> list[dict[str, Any]]:
+    """One entry per summary row (as in :meth:`Summary.to_frame`): ``quantity``,
+    ``channel``, ``cause`` and the row's ``basis`` (docs/cli.md)."""
+    out = []
+    for row in summary.to_frame().to_dict("records"):
+        cause = row["cause"] if isinstance(row["cause"], str) else None
+        key = summary_key(str(row["quantity"]), str(row["channel"]), cause)
+        out.append(
+            {
+                "quantity": row["quantity"],
+                "channel": row["channel"],
+                "cause": cause,
+                "basis": bases.get(key),
+            }
+        )
+    return out
 
 
 def summary_csv_rows(summary: Summary) -> Rows:
@@ -198,12 +266,14 @@ def run(
     printer = Printer("run", fmt)
     if st is None and out is None:
         totals = SummaryTotals()
+        sampled = ParameterValues()
         start = time.perf_counter()
         bar_label = estimate_label(est, quiet)
         with progress_bar(bar_label, quiet, unit="replicates", total=sim.runs) as progress:
-            run_reduced(sim, totals, progress)
+            run_reduced(sim, [totals, sampled], progress)
         seconds = time.perf_counter() - start
-        data = _print_summary(printer, totals.summary(), loaded.scenario, seconds)
+        bases = summary_basis(totals.values, sampled.values, loaded.scenario)
+        data = _print_summary(printer, totals.summary(), loaded.scenario, seconds, bases)
         printer.done(data, csv_rows=summary_csv_rows(totals.summary()))
         return
     with ExitStack() as stack:
@@ -219,7 +289,10 @@ def run(
             saving = None if bar is None else bar.stage("saving: quantiles", "sums")
             summary = run_to_folder(sim, folder, scenario_text=text, progress=bar, saving=saving)
         seconds = time.perf_counter() - start
-        data = _print_summary(printer, summary, loaded.scenario, seconds)
+        # From the folder's files, as `show` reads them later: the same bases.
+        written = ResultFolder(folder)
+        bases = summary_basis(written.totals(), written.parameters(), loaded.scenario)
+        data = _print_summary(printer, summary, loaded.scenario, seconds, bases)
         if st is not None and out is not None:
             with atomic_dir(out, recognise=is_result_folder) as target:
                 link_tree(folder, target)
@@ -236,15 +309,20 @@ def run(
 
 
 def _print_summary(
-    printer: Printer, summary: Summary, scenario: Scenario, seconds: float
+    printer: Printer,
+    summary: Summary,
+    scenario: Scenario,
+    seconds: float,
+    bases: Mapping[str, AnswerBasis],
 ) -> dict[str, Any]:
     """Print the summary and its status lines; return the ``run`` JSON data."""
-    printer.table(summary_rows(summary))
+    printer.table(summary_rows(summary, bases))
     printer.line(evidence_status_line(scenario))
     printer.line(f"simulated in {seconds:.1f} s")
     return {
         "summary": summary_json(summary),
         "evidence": evidence_json(scenario),
+        "basis": basis_json(summary, bases),
         "elapsed_seconds": seconds,
         "run_id": None,
         "store": None,
@@ -309,7 +387,8 @@ def demo(
     sim = Sim(loaded.scenario, runs=runs, seed=seed, workers=workers)
     result = simulate_with_progress(sim)
     summary = result.summary()
-    data = _print_summary(printer, summary, result.scenario, result.elapsed_seconds)
+    bases = summary_basis(SummaryTotals().extract(result), result.parameters, result.scenario)
+    data = _print_summary(printer, summary, result.scenario, result.elapsed_seconds, bases)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -17,8 +17,10 @@ from forcegen.cli import app, err_console
 from forcegen.cli.options import FormatOption, StoreOption
 from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.cli.run_cmds import (
+    basis_json,
     console,
     evidence_json,
+    summary_basis,
     summary_csv_rows,
     summary_json,
     summary_rows,
@@ -85,15 +87,17 @@ def show(
     folder = st.folder(info.run_id)
     summary = folder.summary()
     scenario = folder.scenario()
+    bases = summary_basis(folder.totals(), folder.parameters(), scenario)
     printer = Printer("show", fmt)
     for line in provenance_lines(info):
         printer.line(line)
-    printer.table(summary_rows(summary))
+    printer.table(summary_rows(summary, bases))
     printer.line(evidence_status_line(scenario))
     data = {
         "run": run_json(info),
         "summary": summary_json(summary),
         "evidence": evidence_json(scenario),
+        "basis": basis_json(summary, bases),
     }
     printer.done(data, csv_rows=summary_csv_rows(summary))
 

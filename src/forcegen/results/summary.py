@@ -101,34 +101,49 @@ class Summary:
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) rows in display order."""
+        return [(label, value) for _, label, value in self.keyed_rows()]
+
+    def keyed_rows(self) -> list[tuple[str, str, str]]:
+        """(key, label, value) rows in display order; the key names the per-replicate
+        total behind the row as :class:`~forcegen.results.reduce.SummaryTotals` does
+        (``strength_end``, ``strength_end/CHANNEL``, ``recruits/CHANNEL``,
+        ``losses/CAUSE``, ``cost_paid``, ...)."""
         pct = f"{self.q[0]:.0%}–{self.q[1]:.0%}"
         rows = [
-            (f"Deployed strength on {self.end_date} (median [{pct}])", self.strength_end.format()),
-            ("Deployed strength at start", self.strength_start.format()),
             (
+                "strength_end",
+                f"Deployed strength on {self.end_date} (median [{pct}])",
+                self.strength_end.format(),
+            ),
+            ("strength_start", "Deployed strength at start", self.strength_start.format()),
+            (
+                "in_service_end",
                 "In service at horizon (training + deployed + recovering)",
                 self.in_service_end.format(),
             ),
         ]
         rows += [
-            (f"  deployed, {ch}", b.format()) for ch, b in self.strength_end_by_channel.items()
+            (f"strength_end/{ch}", f"  deployed, {ch}", b.format())
+            for ch, b in self.strength_end_by_channel.items()
         ]
         rows += [
-            (f"Recruits, {ch} (cumulative)", b.format())
+            (f"recruits/{ch}", f"Recruits, {ch} (cumulative)", b.format())
             for ch, b in self.recruits_by_channel.items()
         ]
         rows += [
-            (f"Exits, {cause} (cumulative)", b.format())
+            (f"losses/{cause}", f"Exits, {cause} (cumulative)", b.format())
             for cause, b in self.losses_by_cause.items()
             if b.high > 0
         ]
         billions = 1e9
         rows += [
             (
+                "cost_paid",
                 f"Cost paid (billion {self.currency}, total)",
                 self.cost_paid.scaled(1 / billions).format(1),
             ),
             (
+                "cost_unpaid",
                 f"Promised but unpaid (billion {self.currency}, total)",
                 self.cost_unpaid.scaled(1 / billions).format(1),
             ),
