@@ -93,17 +93,28 @@ def test_scenario_text_is_escaped(page: str) -> None:
 
 
 def test_headlines_resting_on_weak_inputs_are_marked(
-    parsed: _Collect, small_result: Result
+    parsed: _Collect, page: str, small_result: Result
 ) -> None:
-    marked = {row for row, links in parsed.row_links.items() if links}
-    # Strength rests on everything, including assumptions and the unverified report.
+    marked = {row for row, links in parsed.row_links.items() if "#basis-method" in links}
+    # Strength moves with the guessed hazard and the prisoner recruits (an unverified
+    # report and a denial): marked, and the inputs named link to the parameter table.
     assert "h-strength-end" in marked
-    assert parsed.row_links["h-strength-end"] == ["#basis-all"]
+    links = parsed.row_links["h-strength-end"]
+    assert "#param-losses.killed_per_day" in links
     assert "h-cost-paid" in marked
-    # Recruits of the regular channel rest on an independent count alone: no marker.
+    # Regular recruits are a point value counted independently: only chance moves
+    # them, so nothing is named and there is no marker.
     assert "h-recruits-regulars" not in marked
-    # Prisoner recruits cite an unverified report and a denial (and their pool).
-    assert parsed.row_links["h-recruits-prisoners"] == ["#basis-recruits-prisoners"]
+    assert parsed.row_links["h-recruits-regulars"] == []
+    # Prisoner recruits rest on their sampled rate, which cites the denial: the
+    # marker names that status, not a uniform text.
+    assert parsed.row_links["h-recruits-prisoners"] == [
+        "#basis-method",
+        "#param-channels.prisoners.enlistment.recruits_per_day",
+    ]
+    row = page[page.index("id='h-recruits-prisoners'") :]
+    assert row[: row.index("</tr>")].count("⚠ denied") == 1
+    # The appendix still lists what feeds each group in the model.
     table = evidence_table(small_result.scenario)
     bases = headline_bases(small_result.scenario, table)
     assert not table.rests_on_weak(bases["recruits-regulars"].names)

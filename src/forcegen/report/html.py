@@ -5,10 +5,13 @@ base64 PNG, CSS is inline, there is no script, and every link is an in-page
 ``#anchor`` (addresses of sources are shown as text, never fetched). All text that
 comes from the scenario is escaped, since a scenario is user input.
 
-What a headline "rests on". Every headline number carries a visible marker when the
-inputs that feed it in the model include an ``unverified-report`` or ``denied``
-claim, or an assumption (stated, or a model default); the marker links to the list
-of those inputs in the evidence appendix. The rule, by headline:
+What a headline "rests mostly on". Each headline row names the sampled inputs that
+move its number most across the replicates of the run, with their evidence status,
+and carries the marker (⚠ and the weak statuses) when one of those rests on an
+assumption, an unverified report, a denial or nothing
+(:mod:`forcegen.analysis.basis`; docs/evidence.md); the marker links to the method
+in the evidence appendix. The appendix also lists, for each group of headlines,
+every input that *feeds* it in the model (:func:`headline_bases`), by this rule:
 
 * **strength, hold probabilities, time below, losses by cause, in service** — every
   parameter and event: strength is a stock fed by every flow, and every flow (and so
@@ -32,7 +35,7 @@ import datetime as dt
 import html
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,10 +47,19 @@ from forcegen._version import __version__
 from forcegen.analysis.answers import (
     Costs,
     costs,
+    day_index,
     exchange_rate,
     prob_hold,
     prob_hold_through,
     time_below,
+)
+from forcegen.analysis.basis import (
+    ALPHA,
+    MIN_RHO,
+    below_outcomes,
+    first_days,
+    hold_outcomes,
+    screen,
 )
 from forcegen.analysis.compare import Comparison, compare
 from forcegen.errors import UsageError
@@ -79,8 +91,9 @@ is_report = has_marker(b'<meta name="generator" content="forcegen', b"<title>for
 """Whether an existing file is a forcegen report: the generator tag, or the title that
 reports written before the tag existed begin with."""
 
-WEAK_MARK = "⚠ rests on unverified reports / assumptions"
-"""Text of the marker on headline numbers resting on weak inputs."""
+WEAK_MARK = "⚠ rests mostly on weak inputs"
+"""The marker's legend in the report's note; each marked headline number shows ⚠ with
+the weak statuses of the inputs it rests on most (e.g. ``⚠ assumption, denied``)."""
 
 
 # --------------------------------------------------------------------- the rule
@@ -258,6 +271,9 @@ class _Row:
     label: str
     value: str
     basis: str
+    # The answer per replicate, ranked against the sampled inputs for the row's own
+    # "rests mostly on" (forcegen.analysis.basis).
+    values: NDArray[np.float64] | None = None
 
 
 # --------------------------------------------------------------------- questions
@@ -305,6 +321,7 @@ def _question_rows(
     thresholds (people) and labels."""
     rows: list[_Row] = []
     end = result.end_date
+    days = result.scenario.horizon_days
     for level in asked.below:
         below = time_below(result, level)
         p = below.probability
@@ -314,6 +331,7 @@ def _question_rows(
                 f"Probability deployed strength falls below {level:,.0f} people by {end}",
                 f"<span class='num'>{_e(p.format())}</span>",
                 "all",
+                below_outcomes(result, level),
             )
         )
         qd = below.quantiles((q[0], 0.5, q[1]))
@@ -330,18 +348,21 @@ def _question_rows(
                 f"{result.runs} replicates where it does",
                 when,
                 "all",
+                first_days(below.first_day, days),
             )
         )
     if asked.hold is not None:
         day = asked.by or end
         on = prob_hold(result, asked.hold, by=day)
         through = prob_hold_through(result, asked.hold, until=day)
+        last = day_index(result, day)
         rows.append(
             _Row(
                 "asked-hold",
                 f"Probability deployed strength is at least {asked.hold:,.0f} people on {day}",
                 f"<span class='num'>{_e(on.format())}</span>",
                 "all",
+                hold_outcomes(result, asked.hold, last),
             )
         )
         rows.append(
@@ -350,6 +371,7 @@ def _question_rows(
                 f"Probability it is at least {asked.hold:,.0f} on every day through {day}",
                 f"<span class='num'>{_e(through.format())}</span>",
                 "all",
+                hold_outcomes(result, asked.hold, last, through=True),
             )
         )
     levels = list(asked.below)
@@ -375,21 +397,17 @@ def render_report(
     c = costs(result, q=q)
     pct = f"{q[0]:.0%}–{q[1]:.0%}"
 
-    def mark(basis: str) -> str:
-        w = weak.get(basis)
-        if not w:
-            return ""
-        return f"<a class='weak' href='#basis-{_e(basis)}'>{_e(WEAK_MARK)}</a>"
-
     # -- headline rows
     rows: list[_Row] = []
     deployed0 = summary.strength_start.median
+    deployed = result.total("strength", categories="deployed")
     rows.append(
         _Row(
             "strength-end",
             f"Deployed strength on {summary.end_date} (people)",
             _band(summary.strength_end),
             "all",
+            deployed[:, -1],
         )
     )
     rows.append(
@@ -398,6 +416,7 @@ def render_report(
             f"Deployed strength on {sc.start_date} (people)",
             _band(summary.strength_start),
             "all",
+            deployed[:, 0],
         )
     )
     rows.append(
@@ -406,6 +425,7 @@ def render_report(
             "In service at the horizon: training + deployed + recovering (people)",
             _band(summary.in_service_end),
             "all",
+            result.total("strength")[:, -1],
         )
     )
     # The user's questions (people) come first when there are any; otherwise the
@@ -424,12 +444,14 @@ def render_report(
         through = prob_hold_through(result, level)
         at_end = prob_hold(result, level)
         below = time_below(result, level)
+        last = sc.horizon_days - 1
         rows.append(
             _Row(
                 f"hold-{frac:g}",
                 f"Probability deployed strength stays at or above {what} on every day",
                 f"<span class='num'>{_e(through.format())}</span>",
                 "all",
+                hold_outcomes(result, level, last, through=True),
             )
         )
         rows.append(
@@ -438,6 +460,7 @@ def render_report(
                 f"Probability it is at or above {what} on {summary.end_date}",
                 f"<span class='num'>{_e(at_end.format())}</span>",
                 "all",
+                hold_outcomes(result, level, last),
             )
         )
         qd = below.quantiles((q[0], 0.5, q[1]))
@@ -454,6 +477,7 @@ def render_report(
                 f"{below.probability.successes} of {result.runs} replicates where it does",
                 when,
                 "all",
+                first_days(below.first_day, sc.horizon_days),
             )
         )
     recruits_all = result.total("inflow", categories="recruited").sum(axis=1)
@@ -465,6 +489,7 @@ def render_report(
                 f"Recruits, {ch}, over the horizon (people)",
                 _band(summary.recruits_by_channel[ch]),
                 f"recruits-{ch}",
+                per,
             )
         )
         share = np.where(recruits_all > 0, per / np.where(recruits_all > 0, recruits_all, 1), 0)
@@ -474,6 +499,7 @@ def render_report(
                 f"Share of all recruits from {ch} (%)",
                 _band(Band.of(share * 100.0, q), 1),
                 "recruit-shares",
+                share * 100.0,
             )
         )
     for cause in EXIT_CAUSES:
@@ -482,26 +508,45 @@ def render_report(
             label = f"Exits, {cause.replace('_', ' ')}, over the horizon (people)"
             if cause == "transferred":  # not a loss to the force: renewed elsewhere
                 label = "Moved to another channel on renewal, over the horizon (people)"
-            rows.append(_Row(f"loss-{cause}", label, _band(band), "all"))
+            exits = result.total("outflow", categories=cause).sum(axis=1)
+            rows.append(_Row(f"loss-{cause}", label, _band(band), "all", exits))
     cur = sc.currency
+    paid = c.per_replicate()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_recruit = np.where(c.recruits > 0, paid / c.recruits, np.nan)
+        per_day = np.where(c.deployed_person_days > 0, paid / c.deployed_person_days, np.nan)
     money_rows = [
-        ("cost-paid", "Cost paid, total", cur, c.total()),
-        ("cost-unpaid", "Promised but not paid, total", cur, c.total(paid=False)),
-        ("cost-recruit", "Paid per recruit", cur, c.per_recruit),
-        ("cost-person-day", "Paid per deployed person-day", cur, c.per_deployed_person_day),
+        ("cost-paid", "Cost paid, total", cur, c.total(), paid),
+        (
+            "cost-unpaid",
+            "Promised but not paid, total",
+            cur,
+            c.total(paid=False),
+            c.per_replicate(paid=False),
+        ),
+        ("cost-recruit", "Paid per recruit", cur, c.per_recruit, per_recruit),
+        (
+            "cost-person-day",
+            "Paid per deployed person-day",
+            cur,
+            c.per_deployed_person_day,
+            per_day,
+        ),
     ]
     for other in sorted(sc.exchange_rates):
+        converted = costs(result, convert_to=other, q=q)
         money_rows.append(
             (
                 f"cost-paid-{_anchor('x', other)}",
                 f"Cost paid, total, converted to {other} at the sampled rate",
                 other,
-                costs(result, convert_to=other, q=q).total(),
+                converted.total(),
+                converted.per_replicate(),
             )
         )
-    for key, label, currency, band in money_rows:
+    for key, label, currency, band, values in money_rows:
         unit, value = _money(band, currency)
-        rows.append(_Row(key, f"{label} ({unit})", value, "cost"))
+        rows.append(_Row(key, f"{label} ({unit})", value, "cost", values))
 
     # -- figures
     thresholds_people: list[float] = [round(f * deployed0) for f in used]
@@ -558,7 +603,7 @@ def render_report(
         "are shares of replicates, with a 95 % Wilson interval for the Monte-Carlo error "
         "only; parameter uncertainty is inside the share when parameters are sampled "
         f"({'they are' if result.sample_parameters else 'they are not'} here).</p>",
-        _headline_table(rows, mark),
+        _headline_table(rows, _rests_cells(result, rows)),
         "</section>",
         f"<section id='figures'><h2>Figures</h2>{figure_html}</section>",
         _tables(result, c, summary, pct),
@@ -727,9 +772,11 @@ def _note(table: EvidenceTable) -> str:
         f"claims), {default} take a model default, {unverified} cite unverified reports "
         f"and {denied} cite claims that were denied{extra}. The numbers below show what "
         "follows from these inputs under the model; they are neither forecasts nor "
-        "observations. Numbers marked "
-        f"<span class='status st-unverified-report'>{_e(WEAK_MARK)}</span> link to the "
-        "inputs they rest on in the <a href='#appendix'>evidence appendix</a>.</section>"
+        "observations. Each headline number names the uncertain inputs that move it most "
+        "across the replicates, with their status; numbers marked "
+        f"<span class='status st-unverified-report'>{_e(WEAK_MARK)}</span> rest mostly on "
+        "an assumption, an unverified report or a denied claim "
+        "(<a href='#basis-method'>how this is found</a>).</section>"
     )
 
 
@@ -746,16 +793,47 @@ def _toc(with_comparison: bool) -> str:
     return f"<nav><ol>{li}</ol></nav>"
 
 
-def _headline_table(rows: Sequence[_Row], mark: Callable[[str], str]) -> str:
+def _headline_table(rows: Sequence[_Row], rests: Mapping[str, str]) -> str:
     body = "".join(
         f"<tr id='h-{_e(r.key)}'><td>{_e(r.label)}</td><td class='v'>{r.value}</td>"
-        f"<td>{mark(r.basis)}</td></tr>"
+        f"<td>{rests.get(r.key, '')}</td></tr>"
         for r in rows
     )
     return (
         "<table class='headlines'><thead><tr><th>Quantity</th><th>Value</th>"
-        f"<th>Rests on</th></tr></thead><tbody>{body}</tbody></table>"
+        f"<th>Rests mostly on</th></tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+def _rests_cells(result: Result, rows: Sequence[_Row], top: int = 3) -> dict[str, str]:
+    """Each headline row's "rests mostly on" cell: the sampled inputs that move its
+    answer most across the replicates, with their evidence status (linked to the
+    parameter table), and the marker when one of them is weak
+    (:mod:`forcegen.analysis.basis`)."""
+    inputs = screen(result)
+    cells: dict[str, str] = {}
+    for r in rows:
+        if r.values is None:
+            continue
+        b = inputs.basis(r.values)
+        if not b.inputs:
+            cells[r.key] = f"<span class='hint'>{_e(b.brief())}</span>"
+            continue
+        named = "; ".join(
+            f"<a class='mono' href='#{_anchor('param', w.name)}'>{_e(w.name)}</a> "
+            f"{_status_badge(w.status)} <span class='band'>ρ {_rho(w.rho)}</span>"
+            for w in b.inputs[:top]
+        )
+        more = len(b.inputs) - top
+        if more > 0:
+            named += f" <span class='hint'>and {more} more</span>"
+        marker = f"<a class='weak' href='#basis-method'>{_e(b.marker())}</a> " if b.marked else ""
+        cells[r.key] = marker + named
+    return cells
+
+
+def _rho(value: float) -> str:
+    return ("−" if value < 0 else "+") + f"{abs(value):.2f}"
 
 
 def _tables(result: Result, c: Costs, summary: Summary, pct: str) -> str:
@@ -1025,10 +1103,25 @@ def _appendix(
         )
     # what each group of headline numbers rests on
     out.append(
-        "<h3 id='bases'>What the headline numbers rest on</h3><p class='hint'>The rule: a "
-        "headline number rests on the inputs that feed it in the model. A marker is shown "
-        "when those include an unverified report, a denied claim, or an assumption (stated "
-        "or a model default).</p>"
+        "<h3 id='basis-method'>How “rests mostly on” is found</h3><p>Every replicate "
+        "draws its own value of each uncertain input and gives its own answer. For each "
+        "headline number, the inputs named are those whose values are most strongly "
+        "associated with the number across the replicates of this run: the Spearman rank "
+        f"correlation ρ (shown with its sign) reaches at least {MIN_RHO:g}, and more than "
+        "an input unrelated to the number would reach by chance among this many inputs "
+        f"and replicates ({ALPHA:.0%} level, Bonferroni). A probability is ranked as the "
+        "yes/no of each replicate, a first date below with “never” after the horizon. "
+        "⚠ with the weak statuses marks a number when a named input rests on an "
+        "assumption (stated or a model default), an unverified report, a denied claim or "
+        "nothing; a number whose named inputs rest on official claims, independent counts "
+        "or estimates carries none.</p><p class='hint'>Limits: the correlation measures "
+        "association within the sampled ranges, not causation; all inputs vary together, "
+        "so a weak or non-monotone effect can go unnamed, and with few replicates only "
+        "strong ones are named. Point values do not vary and are never named, however "
+        "they are sourced: they are listed in the parameter table and below.</p>"
+        "<h3 id='bases'>Inputs that feed the headline numbers in the model</h3>"
+        "<p class='hint'>Everything a group of headline numbers can depend on in the "
+        "model, sampled or not, whether or not it moves the numbers in this run.</p>"
     )
     status = {u.claim.id: u.claim.status for u in table.claims}
     for key, hb in bases.items():
@@ -1041,7 +1134,7 @@ def _appendix(
             f"<li><a href='#{_anchor('claim', c)}'>{_status_badge(status[c])} {_e(c)}</a></li>"
             for c in weak_claims
         )
-        flagged = "flagged" if weak.get(key) else "not flagged"
+        flagged = "includes weak inputs" if weak.get(key) else "no weak input"
         parts = [
             f"<div class='claim' id='basis-{_e(key)}'><strong>{_e(hb.title)}</strong> "
             f"<span class='hint'>({flagged}; {len(chosen)} inputs)</span>",
