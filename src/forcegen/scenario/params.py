@@ -38,7 +38,6 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
-from scipy import stats
 
 __all__ = [
     "Distribution",
@@ -47,6 +46,16 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported when a distribution needs it: the import takes ~0.6 s,
+    which every command paid at start-up when it was imported with this module."""
+    from scipy import stats
+
+    return stats
+
+
 DistName = Literal["fixed", "uniform", "triangular", "normal", "lognormal", "beta"]
 
 
@@ -79,18 +88,20 @@ class Distribution:
                 if width == 0:
                     return np.full(u.shape, self.low)
                 c = (self.a - self.low) / width
-                return np.asarray(stats.triang.ppf(u, c, loc=self.low, scale=width))
+                return np.asarray(_stats().triang.ppf(u, c, loc=self.low, scale=width))
             case "normal":
                 return np.asarray(self._truncnorm().ppf(u))
             case "lognormal":
-                return np.asarray(self.a * np.exp(self.b * stats.norm.ppf(u)))
+                return np.asarray(self.a * np.exp(self.b * _stats().norm.ppf(u)))
             case "beta":
-                return np.asarray(stats.beta.ppf(u, self.a, self.b))
+                return np.asarray(_stats().beta.ppf(u, self.a, self.b))
         raise AssertionError(self.name)  # pragma: no cover
 
     def _truncnorm(self) -> Any:
         mean, sd = self.a, self.b
-        return stats.truncnorm((self.low - mean) / sd, (self.high - mean) / sd, loc=mean, scale=sd)
+        return _stats().truncnorm(
+            (self.low - mean) / sd, (self.high - mean) / sd, loc=mean, scale=sd
+        )
 
     @property
     def mean(self) -> float:
@@ -129,7 +140,7 @@ class Distribution:
             case "normal":
                 return f"normal({self.a:g}, sd={self.b:g}) in [{self.low:g}, {self.high:g}]"
             case "lognormal":
-                p95 = self.a * math.exp(self.b * float(stats.norm.ppf(0.95)))
+                p95 = self.a * math.exp(self.b * float(_stats().norm.ppf(0.95)))
                 return f"lognormal(median={self.a:g}, p95={p95:g})"
             case "beta":
                 return f"beta({self.a:g}, {self.b:g})"
@@ -255,7 +266,7 @@ def _build_distribution(f: _DistFields) -> Distribution:
                 raise ValueError(
                     f"expected 0 < median < p95, got median {f.median:g}, p95 {f.p95:g}"
                 )
-            sigma = math.log(f.p95 / f.median) / float(stats.norm.ppf(0.95))
+            sigma = math.log(f.p95 / f.median) / float(_stats().norm.ppf(0.95))
             return Distribution("lognormal", a=f.median, b=sigma, low=0.0, high=math.inf)
         case "beta":
             assert f.alpha is not None
