@@ -355,6 +355,10 @@ def stored_quantile_frame(
         columns = [*_QUANTILE_KEYS, *quantile_columns()]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     out: pd.DataFrame = pd.concat(frames, ignore_index=True)
+    # Few distinct labels on many rows: categoricals are cheap to write and to make
+    # spreadsheet-safe (per label, not per cell).
+    for col in ("series", "channel", "category", "unit"):
+        out[col] = out[col].astype("category")
     return out
 
 
