@@ -253,9 +253,18 @@ class AnswerBasis:
         if not self.inputs:
             return self.note or ""
         shown = ", ".join(w.describe() for w in self.inputs[:top])
-        rest = len(self.inputs) - top
-        more = f" and {rest} more" if rest > 0 else ""
-        return f"rests mostly on: {shown}{more}"
+        return f"rests mostly on: {shown}{self.more(top)}"
+
+    def more(self, top: int) -> str:
+        """`` and N more (status, …)`` for the named inputs after the first ``top``,
+        with their statuses, so that a marker never names a status not shown; ``""``
+        when there are none."""
+        rest = self.inputs[top:]
+        if not rest:
+            return ""
+        found = {w.status for w in rest}
+        statuses = ", ".join(s for s in STATUS_ORDER if s in found)
+        return f" and {len(rest)} more ({statuses})"
 
     def line(self, top: int = 3) -> str:
         """One line for a terminal: ``⚠ rests mostly on: …`` when marked, ``rests
@@ -271,8 +280,7 @@ class AnswerBasis:
             cut = f" (|ρ| < {self.threshold:.2f})" if self.threshold is not None else ""
             return _SHORT.get(self.reason or "", self.note or "").format(cut=cut)
         shown = ", ".join(f"{w.name} ({w.status})" for w in self.inputs[:top])
-        rest = len(self.inputs) - top
-        return shown + (f" +{rest}" if rest > 0 else "")
+        return shown + self.more(top)
 
 
 _SHORT = {

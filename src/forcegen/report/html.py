@@ -824,9 +824,8 @@ def _rests_cells(result: Result, rows: Sequence[_Row], top: int = 3) -> dict[str
             f"{_status_badge(w.status)} <span class='band'>ρ {_rho(w.rho)}</span>"
             for w in b.inputs[:top]
         )
-        more = len(b.inputs) - top
-        if more > 0:
-            named += f" <span class='hint'>and {more} more</span>"
+        if len(b.inputs) > top:
+            named += f" <span class='hint'>{_e(b.more(top).strip())}</span>"
         marker = f"<a class='weak' href='#basis-method'>{_e(b.marker())}</a> " if b.marked else ""
         cells[r.key] = marker + named
     return cells
