@@ -337,16 +337,19 @@ def stored_quantile_frame(
     rows = stored[~stored["cumulative"] & stored["series"].isin(names)].copy()
     rows["date"] = pd.to_datetime(rows["date"])
     rows = rows[(rows["date"] >= first) & (rows["date"] <= last)]
+    groups = {
+        key: part
+        for key, part in rows.groupby(["series", "entity", "category"], sort=False, observed=True)
+    }
     frames = []
     for name in names:
         spec = SERIES[name]
         entities = list(info.channels if spec.entity == "channel" else info.pools)
-        if not entities:
-            continue
-        mine = rows[rows["series"] == name]
-        for entity in (ALL, *entities):
+        for entity in (ALL, *entities) if entities else ():
             for category in (ALL, *spec.labels):
-                part = mine[(mine["entity"] == entity) & (mine["category"] == category)]
+                part = groups.get((name, entity, category))
+                if part is None:
+                    continue
                 frame = part[["series", "entity", "category", "date", *quantile_columns()]]
                 frame = frame.rename(columns={"entity": "channel"})
                 frame.insert(4, "unit", unit_of(name, "day", currency))
