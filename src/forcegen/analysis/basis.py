@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from forcegen.scenario.evidence import CLAIM_STATUSES, evidence_table
 from forcegen.scenario.model import Scenario
@@ -295,6 +294,8 @@ _SHORT = {
 def threshold(replicates: int, inputs: int) -> float:
     """Smallest ``|ρ|`` named with ``inputs`` inputs over ``replicates`` replicates:
     ``max(MIN_RHO, z(1 − ALPHA / 2·inputs) / √(replicates − 1))``."""
+    from scipy import stats  # when needed: it costs every command ~0.5 s to import
+
     z = float(stats.norm.ppf(1.0 - ALPHA / (2.0 * max(inputs, 1))))
     return max(MIN_RHO, z / math.sqrt(max(replicates - 1, 1)))
 
@@ -414,6 +415,8 @@ def _ranked(
 def _standard_ranks(x: FloatArray) -> FloatArray:
     """Average ranks, centred and scaled to unit root-mean-square (so that the mean
     product of two is their Spearman correlation)."""
+    from scipy import stats
+
     r: FloatArray = np.asarray(stats.rankdata(x), dtype=np.float64)
     r = r - r.mean()
     scale = math.sqrt(float(np.mean(r * r)))
