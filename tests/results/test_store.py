@@ -19,7 +19,8 @@ from store_support import TINY_YAML, assert_same_result, tiny_result
 
 import forcegen.results.store as store_mod
 from forcegen.engine.simulate import Mode
-from forcegen.errors import StoreError, UsageError
+from forcegen.errors import OutputError, StoreError, UsageError
+from forcegen.results.folder import ResultFolder, write_result_dir
 from forcegen.results.result import SERIES
 from forcegen.results.store import SCHEMA_VERSION, Store
 from forcegen.scenario.load import scenario_hash
@@ -318,3 +319,15 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
         con.execute("CREATE TABLE accounts (id INTEGER)")
     with pytest.raises(StoreError, match=r"other.duckdb is a DuckDB database but not a forcegen"):
         Store(other).save(tiny_result(runs=2))
+
+
+def test_write_result_dir_writes_a_folder_and_never_a_users(tmp_path: Path) -> None:
+    result = tiny_result()
+    out = write_result_dir(result, tmp_path / "res")
+    assert_same_result(ResultFolder(out).load(), result)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep\n")
+    with pytest.raises(OutputError, match="refusing to write into"):
+        write_result_dir(result, mine)
+    assert (mine / "notes.txt").read_text() == "keep\n"

@@ -50,6 +50,7 @@ __all__ = [
     "finish_folder",
     "is_result_folder",
     "link_tree",
+    "write_result_dir",
     "write_result_folder",
 ]
 
@@ -242,6 +243,18 @@ def write_result_folder(
         scenario_text=scenario_text,
         progress=progress,
     )
+
+
+def write_result_dir(result: Result, out_dir: str | os.PathLike[str]) -> Path:
+    """Write an in-memory ``result`` as a result folder at ``out_dir`` (what ``forcegen
+    run --out`` writes): a new or empty folder, or one holding a previous forcegen
+    result, which is replaced atomically; anything else is refused with an
+    :class:`~forcegen.errors.OutputError`. Returns the folder."""
+    from forcegen.results.outputs import atomic_dir
+
+    with atomic_dir(out_dir, recognise=is_result_folder) as tmp:
+        write_result_folder(result, tmp)
+    return Path(out_dir)
 
 
 def result_info(result: Result) -> RunInfo:
