@@ -67,7 +67,9 @@ channels:
     training_days: {{value: 10, assumption: {A}}}
     pay:
       salary_per_month: {{range: [150000, 250000], assumption: {A}}}
-    initial: {{deployed: {{value: 2000, assumption: {A}}}}}
+    initial:
+      deployed: {{value: 2000, assumption: {A}}}
+      training: {{value: {recruits * 10}, assumption: {A}}}
 losses:
   killed_per_day: {{range: [0.001, 0.003], assumption: {A}}}
   wounded_per_day: {{value: 0.004, assumption: {A}}}

@@ -50,7 +50,14 @@ from forcegen.scenario.bounds import (
     people_sources,
     sampled_support,
 )
-from forcegen.scenario.model import HAZARD_CAUSES, BehaviouralEnlistment, ChangePay, Scenario
+from forcegen.scenario.model import (
+    HAZARD_CAUSES,
+    BehaviouralEnlistment,
+    ChangePay,
+    Channel,
+    Scenario,
+    SeriesEnlistment,
+)
 from forcegen.scenario.params import Distribution, Param
 from forcegen.scenario.walk import ParamRef, format_path, iter_params
 from forcegen.scenario.yamlsource import Path, YamlDocument
@@ -490,6 +497,7 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _term_vs_training(scenario),
         _behavioural_pools(scenario),
         _currencies(scenario),
+        _start_warnings(scenario),
     )
     problems = [_to_problem(f, sources) for f in findings]
     return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field, p.message))
@@ -871,3 +879,111 @@ def _currencies(scenario: Scenario) -> Iterator[_Finding]:
                 f"add it under exchange_rates{_suggest(currency, known)}"
             )
             yield _Finding(path, message)
+
+
+# -- start-up warnings: an initial force the model will not carry on smoothly ---------
+_START_DOC = "docs/scenarios.md, Start-up warnings"
+
+
+def _start_warnings(scenario: Scenario) -> Iterator[_Finding]:
+    """Initial forces that make the first days of the output an artefact of the start
+    (warnings: the scenario runs as written)."""
+    for i, channel in enumerate(scenario.channels):
+        yield from _empty_training(scenario, i, channel)
+        yield from _trainees_without_training(i, channel)
+        yield from _recovering_without_wounded(scenario, i, channel)
+
+
+def _start_recruits(scenario: Scenario, channel: Channel) -> tuple[bool, float | None]:
+    """Whether the channel can recruit on day 0, and its expected recruits per day
+    then (None when not given as a rate)."""
+    enlistment = channel.enlistment
+    if not channel.active:
+        return False, None
+    if isinstance(enlistment, SeriesEnlistment):
+        rate = enlistment.recruits_per_day
+        dists = rate.distributions
+        step = 0
+        for k, when in enumerate(rate.step_dates()):
+            if when <= scenario.start_date:
+                step = k
+        dist = dists[step]
+        return effective_support(dist)[1] > 0, dist.mean
+    if isinstance(enlistment, BehaviouralEnlistment):
+        return _upper(enlistment.base_rate_per_day) > 0, None
+    return False, None  # mobilisation: only called up by waves
+
+
+def _empty_training(scenario: Scenario, i: int, channel: Channel) -> Iterator[_Finding]:
+    """(a) A running channel that trains, recruits from day 0, and has nobody in training."""
+    initial = channel.initial
+    training = _upper(channel.training_days)
+    running = _upper(initial.deployed) > 0 or _upper(initial.recovering) > 0
+    recruits, rate = _start_recruits(scenario, channel)
+    if not (running and recruits and training >= 0.5 and _upper(initial.training) < 0.5):
+        return
+    days = channel.training_days.distribution.mean
+    steady = ""
+    if rate is not None:
+        steady = f", here about {rate * days:,.0f} ({rate:g} a day × {days:g} days)"
+    message = (
+        f"nobody is in training on the start date, though the channel has people "
+        f"deployed, recruits from day 0 and trains for up to {training:g} days: for the "
+        f"first training period nobody graduates (transition 'deployed' is 0) and the "
+        f"deployed stock gets no reinforcements, a gap that comes from the start, not "
+        f"from the scenario; give initial.training as the people already in the "
+        f"pipeline (recruits a day × training days{steady}), or ignore this if the "
+        f"channel really opens on the start date ({_START_DOC})"
+    )
+    yield _Finding(("channels", i, "initial", "training"), message, "warning")
+
+
+def _trainees_without_training(i: int, channel: Channel) -> Iterator[_Finding]:
+    """(b) Trainees on the start date in a channel (or replicate) without training."""
+    trainees = _upper(channel.initial.training)
+    shortest = _lower(channel.training_days)
+    if trainees < 0.5 or shortest >= 0.5:
+        return
+    when = (
+        "training_days is 0"
+        if _upper(channel.training_days) < 0.5
+        else f"training_days can be 0 (as low as {shortest:g})"
+    )
+    message = (
+        f"up to {trainees:,.0f} people are in training on the start date, but {when}: "
+        f"forcegen counts them as deployed from day 0 where training is 0 (the training "
+        f"stock starts at 0 and they face the deployed hazards at once); move them to "
+        f"initial.deployed, or give training_days a length of at least one day "
+        f"({_START_DOC})"
+    )
+    yield _Finding(("channels", i, "initial", "training"), message, "warning")
+
+
+def _recovering_without_wounded(scenario: Scenario, i: int, channel: Channel) -> Iterator[_Finding]:
+    """(c) People recovering on the start date in a channel where nobody can become
+    recovering: no wounded hazard, or no wounded return."""
+    recovering = _upper(channel.initial.recovering)
+    if recovering < 0.5:
+        return
+    losses = scenario.losses
+    multiplier = channel.hazard_multipliers.get("wounded")
+    wounded = _upper(losses.wounded_per_day) * (1.0 if multiplier is None else _upper(multiplier))
+    returning = _upper(losses.recovery.return_probability)
+    if wounded > 0 and returning > 0:
+        return
+    why = (
+        "the channel's wounded hazard is 0"
+        if wounded <= 0
+        else "losses.recovery.return_probability is 0 (every wounded person is discharged)"
+    )
+    mean_days = losses.recovery.mean_days.distribution.mean
+    message = (
+        f"up to {recovering:,.0f} people are recovering on the start date, but {why}, "
+        f"so nobody in this channel can become recovering: the recovering stock only "
+        f"drains to 0 (they return to duty after about {mean_days:g} days on average, "
+        f"recovery.mean_days) and the deployed stock rises by as many, a trend that "
+        f"comes from the start, not from the scenario; count them under "
+        f"initial.deployed, or give the channel a wounded hazard and a return "
+        f"probability ({_START_DOC})"
+    )
+    yield _Finding(("channels", i, "initial", "recovering"), message, "warning")
