@@ -13,7 +13,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.checks import SourceMap, scenario_problems, validate_document
+from forcegen.scenario.extends import EXTENDS_KEY, Merged, merge_documents
+from forcegen.scenario.extends import relocate_problems as relocate_merged
 from forcegen.scenario.model import Claim, Scenario
 from forcegen.scenario.overrides import apply_overrides, relocate_problems
 from forcegen.scenario.yamlsource import MAX_BYTES, YamlDocument, parse_yaml
@@ -260,23 +262,100 @@ def _load(
     path: str | None,
     overrides: Sequence[str] = (),
 ) -> LoadedScenario:
-    doc = parse_yaml(raw, file)
-    if not overrides:
-        return _check(doc, folder, strict=strict, path=path)
-    data, targets = apply_overrides(doc.data, overrides, Scenario)
-    changed = YamlDocument(data, doc.locations, doc.file, doc.key_locations, doc.text)
+    parsed = parse_yaml(raw, file)
+    merged, folders = _extend(parsed, folder, _identity(folder, file), ())
+
+    def ledger_folder(index: int) -> _FileFolder | _ResourceFolder:
+        return folders.get(merged.file_at(("ledger_files", index)), folder)
+
+    doc = merged.doc
     try:
-        loaded = _check(changed, folder, strict=strict, path=path)
+        if not overrides:
+            loaded = _check(doc, ledger_folder, strict=strict, path=path)
+            return LoadedScenario(
+                loaded.scenario,
+                relocate_merged(loaded.warnings, merged),
+                loaded.source_text,
+                loaded.path,
+            )
+        data, targets = apply_overrides(doc.data, overrides, Scenario)
+        changed = YamlDocument(data, doc.locations, doc.file, doc.key_locations, doc.text)
+        try:
+            loaded = _check(changed, ledger_folder, strict=strict, path=path)
+        except ScenarioError as exc:
+            problems = relocate_problems(exc.problems, doc.file, targets)
+            raise ScenarioError(problems, exc.omitted) from None
+        warnings = relocate_problems(loaded.warnings, doc.file, targets)
+        return LoadedScenario(
+            loaded.scenario, relocate_merged(warnings, merged), loaded.source_text, loaded.path
+        )
     except ScenarioError as exc:
-        problems = relocate_problems(exc.problems, doc.file, targets)
-        raise ScenarioError(problems, exc.omitted) from None
-    warnings = relocate_problems(loaded.warnings, doc.file, targets)
-    return LoadedScenario(loaded.scenario, warnings, loaded.source_text, loaded.path)
+        raise ScenarioError(relocate_merged(exc.problems, merged), exc.omitted) from None
+
+
+_Folder = _FileFolder | _ResourceFolder
+
+
+def _identity(folder: _Folder, file: str) -> str:
+    """What names one scenario file, for finding cycles of ``extends:``."""
+    if isinstance(folder, _FileFolder) and Path(file).is_file():
+        return str(Path(file).resolve())
+    return file
+
+
+def _extend(
+    doc: YamlDocument, folder: _Folder, identity: str, chain: tuple[str, ...]
+) -> tuple[Merged, dict[str, _Folder]]:
+    """``doc`` with its ``extends:`` (and its base's, and so on) resolved; and the
+    folder of each file involved, for their ledger files."""
+    if EXTENDS_KEY not in doc.data:
+        return Merged.single(doc), {doc.file: folder}
+    name = doc.data[EXTENDS_KEY]
+    line, column = doc.locate((EXTENDS_KEY,))
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(doc.file, line, column, EXTENDS_KEY, message)])
+
+    if not isinstance(name, str) or not name.strip():
+        raise fail("expected the name of a built-in scenario or the path of a YAML file")
+    item, shown, base_folder = _find_base(name, folder, fail)
+    base_identity = _identity(base_folder, shown)
+    seen = (*chain, identity)
+    if base_identity in seen:
+        loop = [*seen[seen.index(base_identity) :], base_identity]
+        raise fail("extends goes round in a circle: " + " -> ".join(loop))
+    try:
+        raw = _read(item, shown)
+    except ScenarioError:
+        raise fail(f"cannot read the scenario it extends, {shown}") from None
+    base_doc = parse_yaml(raw, shown)
+    base, folders = _extend(base_doc, base_folder, base_identity, seen)
+    merged = merge_documents(base, doc)
+    return merged, {**folders, doc.file: folder}
+
+
+def _find_base(
+    name: str, folder: _Folder, fail: Callable[[str], ScenarioError]
+) -> tuple[Path | Traversable, str, _Folder]:
+    """The file ``extends: name`` means: a path relative to the extending file, else a
+    built-in scenario."""
+    if isinstance(folder, _FileFolder):
+        candidate = folder.root / name
+        if candidate.is_file() or _looks_like_path(name):
+            return candidate, str(candidate), _FileFolder(candidate.parent)
+    else:
+        item, shown = folder.locate(name)
+        if item.is_file():
+            return item, shown, folder
+    if name in list_builtin():
+        item = _builtin_dir().joinpath(name + ".yaml")
+        return item, str(item), _ResourceFolder(_builtin_dir())
+    raise fail(_not_found(name))
 
 
 def _check(
     doc: YamlDocument,
-    folder: _FileFolder | _ResourceFolder,
+    folder_of: Callable[[int], _FileFolder | _ResourceFolder],
     *,
     strict: bool,
     path: str | None,
@@ -292,7 +371,7 @@ def _check(
     ledgers: list[tuple[YamlDocument, LedgerFile]] = []
     for i, name in enumerate(ledger_names):
         try:
-            ledgers.append(_load_ledger(doc, i, name, folder))
+            ledgers.append(_load_ledger(doc, i, name, folder_of(i)))
         except ScenarioError as exc:
             errors += exc.problems
     if errors or scenario is None:
