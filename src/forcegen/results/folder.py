@@ -23,7 +23,9 @@ import dataclasses
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,8 @@ _KNOWN = frozenset(
 )
 # What 0.3 wrote into --out folders; recognised so that a new run may replace it.
 _LEGACY = frozenset({"run.json", "series.parquet"})
+# Bytes of (runs, days) sums waiting for their quantiles (see compute_quantiles).
+_PENDING_BYTES = 256 * 2**20
 _FLOWS = frozenset({"inflow", "outflow", "transition", "cost", "unpaid"})
 
 Progress = Callable[[int, int], None]
@@ -346,46 +350,69 @@ def compute_quantiles(
     n = info.runs * info.days
     frames: list[pd.DataFrame] = []
     done = 0
+    # Quantiles of different sums are independent and numpy's partition releases the
+    # GIL: a few threads compute them while this one reads and adds columns (measured
+    # 1.9x on 2 idle cores). At most `limit` sums wait, bounding memory.
+    workers = min(len(os.sched_getaffinity(0)), 4)
+    limit = max(1, min(2 * workers, _PENDING_BYTES // max(n * 8, 1)))
+    pending: deque[Future[list[pd.DataFrame]]] = deque()
+
+    def collect(until: int) -> None:
+        nonlocal done
+        while len(pending) > until:
+            frames.extend(pending.popleft().result())
+            done += 1
+            if progress is not None:
+                progress(done, total_sums)
 
     def emit(name: str, entity: str, category: str, values: NDArray[np.float64]) -> None:
-        nonlocal done
-        total = values.reshape(info.runs, info.days)
-        frames.append(_quantile_frame(name, entity, category, total, info, cumulative=False))
-        if name in _FLOWS and (entity == ALL or category == ALL):
-            running = np.cumsum(total, axis=1)
-            frames.append(_quantile_frame(name, entity, category, running, info, cumulative=True))
-        done += 1
-        if progress is not None:
-            progress(done, total_sums)
+        # `values` is never modified after this call (callers add into other arrays).
+        pending.append(pool.submit(_frames_of, name, entity, category, values, info))
+        collect(limit)
 
-    for name, spec in SERIES.items():
-        every = cells(name, channels, pools)
-        if not every:
-            continue
-        entities = list(dict.fromkeys(c.entity for c in every))
-        # Entities first (each cell, each entity's total, the grand total), then each
-        # category over the entities, reading its cells again: three (runs, days)
-        # arrays at a time rather than one per category.
-        grand = np.zeros(n)
-        for entity in entities:
-            entity_total = np.zeros(n)
-            for cell in (c for c in every if c.entity == entity):
-                column = _read_column(handles, cell.column, n)
-                if cell.category is not None:
-                    emit(name, entity, cell.category, column)
-                entity_total += column
-            emit(name, entity, ALL, entity_total)
-            grand += entity_total
-        del entity_total
-        emit(name, ALL, ALL, grand)
-        del grand
-        for category in spec.labels if spec.category is not None else ():
-            category_total = np.zeros(n)
-            for cell in (c for c in every if c.category == category):
-                category_total += _read_column(handles, cell.column, n)
-            emit(name, ALL, category, category_total)
+    with ThreadPoolExecutor(workers) as pool:
+        for name, spec in SERIES.items():
+            every = cells(name, channels, pools)
+            if not every:
+                continue
+            entities = list(dict.fromkeys(c.entity for c in every))
+            # Entities first (each cell, each entity's total, the grand total), then each
+            # category over the entities, reading its cells again: three (runs, days)
+            # arrays at a time rather than one per category.
+            grand = np.zeros(n)
+            for entity in entities:
+                entity_total = np.zeros(n)
+                for cell in (c for c in every if c.entity == entity):
+                    column = _read_column(handles, cell.column, n)
+                    if cell.category is not None:
+                        emit(name, entity, cell.category, column)
+                    entity_total += column
+                emit(name, entity, ALL, entity_total)
+                grand += entity_total
+            del entity_total
+            emit(name, ALL, ALL, grand)
+            del grand
+            for category in spec.labels if spec.category is not None else ():
+                category_total = np.zeros(n)
+                for cell in (c for c in every if c.category == category):
+                    category_total += _read_column(handles, cell.column, n)
+                emit(name, ALL, category, category_total)
+        collect(0)
     table = pd.concat(frames, ignore_index=True)
     return pa.Table.from_pandas(table, preserve_index=False)
+
+
+def _frames_of(
+    name: str, entity: str, category: str, values: NDArray[np.float64], info: RunInfo
+) -> list[pd.DataFrame]:
+    """Quantile rows of one sum: daily, and for flows summed over more than one cell
+    also its running total."""
+    total = values.reshape(info.runs, info.days)
+    out = [_quantile_frame(name, entity, category, total, info, cumulative=False)]
+    if name in _FLOWS and (entity == ALL or category == ALL):
+        running = np.cumsum(total, axis=1)
+        out.append(_quantile_frame(name, entity, category, running, info, cumulative=True))
+    return out
 
 
 def _read_column(handles: Sequence[pq.ParquetFile], column: str, n: int) -> NDArray[np.float64]:
