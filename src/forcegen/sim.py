@@ -242,7 +242,7 @@ def run_to_folder(
         progress: Replicates simulated (see :data:`Progress`).
         saving: Steps done and total while the quantiles are computed after the run.
     """
-    from forcegen.distributed import run_info, run_reduced
+    from forcegen.distributed import run_reduced
     from forcegen.results.folder import BlockWriter, finish_folder
     from forcegen.results.reduce import ParameterValues, SummaryTotals
 
@@ -251,9 +251,12 @@ def run_to_folder(
     start = time.perf_counter()
     run_reduced(sim, [totals, parameters, writer], progress, check=False)
     elapsed = time.perf_counter() - start
+    # The ensemble the reducers were started with (run_info would sample block 0 again).
+    info = totals.info
+    assert info is not None  # set by run_reduced's begin()
     finish_folder(
         folder,
-        run_info(sim),
+        info,
         totals=totals.values,
         parameters=parameters.values,
         dtypes=writer.dtypes,

@@ -488,6 +488,8 @@ class ResultFolder:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        # Validated once: load, summary and info each need it (show needs two of them).
+        self._scenario: Scenario | None = None
         try:
             self.meta: dict[str, Any] = json.loads((self.path / "run.json").read_text("utf-8"))
         except (OSError, ValueError) as exc:
@@ -531,7 +533,9 @@ class ResultFolder:
             StoreError: The stored scenario does not validate (``run.json`` was
                 edited or damaged).
         """
-        return stored_scenario(self.meta.get("scenario_json"), self._what())
+        if self._scenario is None:
+            self._scenario = stored_scenario(self.meta.get("scenario_json"), self._what())
+        return self._scenario
 
     def _what(self) -> str:
         """How to name this folder in messages: a stored run by its id and store."""
