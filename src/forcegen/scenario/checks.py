@@ -31,7 +31,7 @@ import re
 import types
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -59,7 +59,13 @@ from forcegen.scenario.model import (
     SeriesEnlistment,
 )
 from forcegen.scenario.params import Distribution, Param
-from forcegen.scenario.walk import ParamRef, format_path, iter_params
+from forcegen.scenario.walk import (
+    ParamRef,
+    format_path,
+    is_model,
+    iter_params,
+    unwrap_annotation,
+)
 from forcegen.scenario.yamlsource import Path, YamlDocument
 
 __all__ = [
@@ -193,30 +199,6 @@ class _Target:
     discriminator: str | None = None
 
 
-def _unwrap(annotation: Any, discriminator: str | None) -> tuple[Any, str | None]:
-    """Strip ``Annotated[...]`` (keeping a discriminator) and ``| None``."""
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            args = get_args(annotation)
-            for meta in args[1:]:
-                found = getattr(meta, "discriminator", None)
-                if isinstance(found, str):
-                    discriminator = found
-            annotation = args[0]
-            continue
-        if origin is Union or origin is types.UnionType:
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            if len(members) == 1:
-                annotation = members[0]
-                continue
-        return annotation, discriminator
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 def _is_union(annotation: Any) -> bool:
     origin = get_origin(annotation)
     return origin is Union or origin is types.UnionType
@@ -239,7 +221,7 @@ def _branch(annotation: Any, label: str) -> Any:
 def _union_tags(annotation: Any, discriminator: str) -> dict[str, type[BaseModel]]:
     tags: dict[str, type[BaseModel]] = {}
     for member in get_args(annotation):
-        if _is_model(member):
+        if is_model(member):
             info = member.model_fields.get(discriminator)
             if info is not None and get_origin(info.annotation) is Literal:
                 for tag in get_args(info.annotation):
@@ -263,7 +245,7 @@ def _resolve(model: type[BaseModel], data: Any, loc: tuple[str | int, ...]) -> _
     node: Any = data
     path: list[str | int] = []
     for part in loc:
-        annotation, discriminator = _unwrap(annotation, discriminator)
+        annotation, discriminator = unwrap_annotation(annotation, discriminator)
         if discriminator is not None and _is_union(annotation):
             tags = _union_tags(annotation, discriminator)
             if isinstance(part, str) and part in tags:
@@ -277,7 +259,7 @@ def _resolve(model: type[BaseModel], data: Any, loc: tuple[str | int, ...]) -> _
             continue  # pydantic's name for a union member, not a key of the document
         annotation, discriminator, node = _step(target, annotation, node, part, path)
     target.path = tuple(path)
-    target.annotation, discriminator = _unwrap(annotation, discriminator)
+    target.annotation, discriminator = unwrap_annotation(annotation, discriminator)
     if discriminator is not None:
         target.union = _union_tags(target.annotation, discriminator)
         target.discriminator = discriminator
@@ -296,7 +278,7 @@ def _step(
     path.append(part)
     target.parent, target.description = None, None
     child = _child(node, part)
-    if _is_model(annotation):
+    if is_model(annotation):
         found = _field(annotation, part)
         target.parent = annotation
         if found is None:

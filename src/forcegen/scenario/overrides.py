@@ -45,14 +45,14 @@ import math
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel
 
 from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.params import Param
-from forcegen.scenario.walk import format_path
+from forcegen.scenario.walk import format_path, is_model, unwrap_annotation
 
 __all__ = [
     "OVERRIDE_FILE",
@@ -330,7 +330,7 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
     parts = override.path
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        annotation = _unwrap(annotation)
+        annotation = unwrap_annotation(annotation)[0]
         if annotation is Param:
             raise ScenarioError(
                 [
@@ -359,7 +359,7 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
                 return tuple(position)
             child = node.get(key)
             if child is None:
-                inner = _unwrap(child_annotation)
+                inner = unwrap_annotation(child_annotation)[0]
                 if get_origin(inner) is list:
                     raise ScenarioError(
                         [override.problem(override.column_of(i + 1), f"'{key}' has no items")]
@@ -380,32 +380,13 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Strip ``Annotated[...]`` and ``| None``."""
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-            continue
-        if origin is Union or origin is types.UnionType:
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            if len(members) == 1:
-                annotation = members[0]
-                continue
-        return annotation
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 def _branch(annotation: Any, node: Any, override: Override, i: int) -> Any:
     """The member of a tagged union of models (enlistment models, event types) that
     the data's tag (``model:``, ``type:``) selects; other annotations unchanged."""
     origin = get_origin(annotation)
     if not (origin is Union or origin is types.UnionType):
         return annotation
-    members = [m for m in get_args(annotation) if _is_model(m)]
+    members = [m for m in get_args(annotation) if is_model(m)]
     if not members:
         return annotation
     for member in members:
@@ -430,7 +411,7 @@ def _step(annotation: Any, node: Any, override: Override, i: int) -> tuple[str |
     part = override.path[i]
     column = override.column_of(i)
     where = ".".join(override.path[:i]) or "the scenario"
-    if _is_model(annotation):
+    if is_model(annotation):
         names = {(info.alias or name): info for name, info in annotation.model_fields.items()}
         if part not in names:
             raise ScenarioError(
@@ -444,7 +425,7 @@ def _step(annotation: Any, node: Any, override: Override, i: int) -> tuple[str |
             raise ScenarioError([override.problem(column, f"'{where}' has no items")])
         return _list_index(node, part, override, i), args[0]
     if origin is dict and len(args) == 2:
-        keys = _unwrap(args[0])
+        keys = unwrap_annotation(args[0])[0]
         if get_origin(keys) is Literal:
             allowed = [str(k) for k in get_args(keys)]
             if part not in allowed:
@@ -489,22 +470,22 @@ def _hint(word: str, choices: Iterable[str]) -> str:
 
 def _value(annotation: Any, override: Override) -> Any:
     """The override's value in the form the field's annotation takes."""
-    inner = _unwrap(annotation)
+    inner = unwrap_annotation(annotation)[0]
     try:
         if inner is Param:
             value = parse_param_value(override.value)
             if not value.get("evidence") and not value.get("assumption"):
                 value["assumption"] = f"set on the command line: --set {override.text}"
             return value
-        sections = _is_model(inner) or (
+        sections = is_model(inner) or (
             get_origin(inner) in (Union, types.UnionType)
-            and any(_is_model(m) for m in get_args(inner))
+            and any(is_model(m) for m in get_args(inner))
         )
         if sections and override.value.startswith("{"):
             return _mapping_value(override.value)
         if sections:
             fields = ""
-            if _is_model(inner):
+            if is_model(inner):
                 fields = ": " + ", ".join(
                     info.alias or name for name, info in inner.model_fields.items()
                 )

@@ -11,15 +11,16 @@ Each parameter has two addresses:
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
 from forcegen.scenario.params import Param
 
-__all__ = ["ParamRef", "format_path", "iter_params"]
+__all__ = ["ParamRef", "format_path", "is_model", "iter_params", "unwrap_annotation"]
 
 Path = tuple[str | int, ...]
 
@@ -82,3 +83,29 @@ def _walk(obj: Any, path: Path, name: str, unit: str, series: bool) -> Iterator[
 def iter_params(model: BaseModel) -> Iterator[ParamRef]:
     """Every :class:`Param` inside ``model`` (a scenario or any part of one), depth first."""
     yield from _walk(model, (), "", "", True)
+
+
+def unwrap_annotation(annotation: Any, discriminator: str | None = None) -> tuple[Any, str | None]:
+    """A field annotation without ``Annotated[...]`` and ``| None``, and the union
+    discriminator named in its ``Annotated`` metadata (else ``discriminator``)."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            args = get_args(annotation)
+            for meta in args[1:]:
+                found = getattr(meta, "discriminator", None)
+                if isinstance(found, str):
+                    discriminator = found
+            annotation = args[0]
+            continue
+        if origin is Union or origin is types.UnionType:
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+        return annotation, discriminator
+
+
+def is_model(annotation: Any) -> bool:
+    """Whether an (unwrapped) annotation is a pydantic model class."""
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
