@@ -5,7 +5,9 @@ are typed by users (or by whoever wrote a file they were given) and end up in a
 terminal, a spreadsheet or a figure, each of which reads some text as commands:
 
 * a terminal obeys escape sequences (colours, cursor moves, OSC-8 hyperlinks, window
-  titles): :func:`terminal_text` removes the control characters that start them;
+  titles): :func:`terminal_text` removes the control characters that start them, and
+  the bidirectional embedding, override and isolate characters that make a line read
+  differently from the order its characters are in ("Trojan Source");
 * a spreadsheet evaluates a cell that begins with ``=``, ``+``, ``-`` or ``@`` as a
   formula (OWASP "CSV injection"): :func:`csv_safe` prefixes such text cells with a
   single quote;
@@ -35,7 +37,10 @@ __all__ = [
 
 # C0 controls but tab and newline, DEL, and C1 controls (U+0080–U+009F: a terminal
 # may read U+009B as ESC [ and U+009D as ESC ]).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) go
+# too: right-to-left text displays correctly without them, while with them a label can
+# show "100" for "001". Plain marks (U+200E/U+200F) cannot reorder text and stay.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # OWASP's list: what spreadsheets take as the start of a formula (tab and carriage
 # return because some strip them and read what follows).
@@ -50,8 +55,9 @@ is a dollar sign, not the start of mathtext (which fails on input such as ``$_$`
 
 
 def terminal_text(text: str) -> str:
-    """``text`` without control characters (but newline and tab), so that printing it
-    cannot colour the terminal, move its cursor, set its title or plant a link."""
+    """``text`` without control characters (but newline and tab) and bidirectional
+    overrides, so that printing it cannot colour the terminal, move its cursor, set its
+    title, plant a link or show its characters in another order."""
     return _CONTROL.sub("", text)
 
 

@@ -74,6 +74,14 @@ def test_terminal_text_keeps_newlines_and_tabs_only() -> None:
     assert terminal_text(raw) == "a[31mb]8;;http://xc2Jde\nf\tgh"
 
 
+def test_terminal_text_drops_bidi_overrides_but_keeps_right_to_left_text() -> None:
+    # "Trojan Source": a right-to-left override makes "001" display as "100".
+    assert terminal_text("killed \u202e001\u202c per day") == "killed 001 per day"
+    assert terminal_text("\u2066a\u2067b\u2068c\u2069") == "abc"
+    hebrew = "\u05e9\u05dc\u05d5\u05dd \u200f42"
+    assert terminal_text(hebrew) == hebrew
+
+
 def test_literal_figure_text_draws_dollars() -> None:
     fig = Figure()
     FigureCanvasAgg(fig)
