@@ -64,6 +64,7 @@ from forcegen.analysis.basis import (
 from forcegen.analysis.compare import Comparison, compare
 from forcegen.errors import UsageError
 from forcegen.report import figures as figs
+from forcegen.results.digest import summary_totals
 from forcegen.results.outputs import atomic_file, has_marker
 from forcegen.results.result import Result
 from forcegen.results.summary import Band, Summary
@@ -394,6 +395,9 @@ def render_report(
     bases = headline_bases(sc, table)
     weak = {k: table.rests_on_weak(b.names) if b.names else None for k, b in bases.items()}
     summary = result.summary(q)
+    # Per-replicate totals and daily deployed strength: for a stored run, read from
+    # what was computed at save (no replicate block is read); the same numbers.
+    totals = summary_totals(result)
     c = costs(result, q=q)
     pct = f"{q[0]:.0%}–{q[1]:.0%}"
 
@@ -425,7 +429,7 @@ def render_report(
             "In service at the horizon: training + deployed + recovering (people)",
             _band(summary.in_service_end),
             "all",
-            result.total("strength")[:, -1],
+            totals["in_service_end"],
         )
     )
     # The user's questions (people) come first when there are any; otherwise the
@@ -480,9 +484,11 @@ def render_report(
                 first_days(below.first_day, sc.horizon_days),
             )
         )
-    recruits_all = result.total("inflow", categories="recruited").sum(axis=1)
+    recruits_all = np.zeros(result.runs)
     for ch in result.channels:
-        per = result.total("inflow", channels=ch, categories="recruited").sum(axis=1)
+        recruits_all += totals[f"recruits/{ch}"]
+    for ch in result.channels:
+        per = totals[f"recruits/{ch}"]
         rows.append(
             _Row(
                 f"recruits-{ch}",
@@ -508,7 +514,7 @@ def render_report(
             label = f"Exits, {cause.replace('_', ' ')}, over the horizon (people)"
             if cause == "transferred":  # not a loss to the force: renewed elsewhere
                 label = "Moved to another channel on renewal, over the horizon (people)"
-            exits = result.total("outflow", categories=cause).sum(axis=1)
+            exits = totals[f"losses/{cause}"]
             rows.append(_Row(f"loss-{cause}", label, _band(band), "all", exits))
     cur = sc.currency
     paid = c.per_replicate()

@@ -37,6 +37,7 @@ __all__ = [
     "Cell",
     "block_table",
     "cells",
+    "read_parquet",
     "read_series",
     "write_block",
 ]
@@ -105,6 +106,14 @@ def block_table(
     return pa.table(columns)
 
 
+def read_parquet(path: str | Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """One Parquet file of a result (all columns, or ``columns``). Read through
+    :class:`pyarrow.parquet.ParquetFile` rather than ``pq.read_table``, whose first call
+    imports ``pyarrow.dataset`` (~0.5 s) to read what is always a single file."""
+    with pq.ParquetFile(path) as handle:
+        return handle.read(columns=None if columns is None else list(columns))
+
+
 def write_block(table: pa.Table, path: str | Path | pa.NativeFile) -> None:
     """Write one block's table as Parquet with the layout's encodings."""
     encoding: dict[str, str] = {}
@@ -159,7 +168,7 @@ def read_series(
     out = np.empty((runs * days, len(chosen)), dtype=dtype)
     row = 0
     for path in files:
-        table = pq.read_table(path, columns=[c.column for c in chosen])
+        table = read_parquet(path, [c.column for c in chosen])
         n = table.num_rows
         for j, cell in enumerate(chosen):
             out[row : row + n, j] = table.column(cell.column).to_numpy()

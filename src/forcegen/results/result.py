@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from forcegen.engine.step import COST_KINDS, INFLOW_KINDS, TRANSITION_KINDS, BlockOutput
 from forcegen.errors import UsageError
+from forcegen.results.stored import StoredSeries
 from forcegen.scenario.model import EXIT_CAUSES, STATES, Scenario
 
 if TYPE_CHECKING:
@@ -338,6 +339,8 @@ class Result:
     @property
     def runs(self) -> int:
         """Number of replicates."""
+        if isinstance(self.data, StoredSeries):
+            return self.data.runs  # without reading a series
         # Any series will do: a result loaded with only some series (Store.load(...,
         # series=...)) may lack strength.
         return int(next(iter(self.data.values())).shape[0])
@@ -376,7 +379,14 @@ class Result:
 
         Example: deployed strength of two channels:
         ``result.total("strength", channels=["contract", "prisoners"], categories="deployed")``.
+
+        Deployed strength of all channels of a stored run comes from its digest
+        (:mod:`forcegen.results.digest`; the same numbers), without reading a series.
         """
+        stored = self._stored()
+        if stored is not None and _is_deployed_total(name, channels, categories, self.channels):
+            deployed: NDArray[np.float64] = stored.digest().deployed.copy()
+            return deployed
         spec = SERIES[name]
         arr = self.data[name]
         entities, cats = self.labels(name)
@@ -403,7 +413,17 @@ class Result:
         """Quantiles across replicates of :meth:`total`, one row per date, one column per q.
 
         With ``cumulative=True`` the daily values are summed over time first (for flows).
+        For a stored run, read from the quantiles computed at save when they hold the
+        selection (:meth:`ResultFolder.quantiles
+        <forcegen.results.folder.ResultFolder.quantiles>`; the same numbers).
         """
+        stored = self._stored()
+        if stored is not None:
+            frame = stored.folder.quantiles(
+                name, q, channels=channels, categories=categories, cumulative=cumulative
+            )
+            frame.index = self.dates  # the same days, in this method's index type
+            return frame
         values = self.total(name, channels=channels, categories=categories)
         if cumulative:
             values = np.cumsum(values, axis=1)
@@ -536,8 +556,13 @@ class Result:
             yield TidyBlock(name, values, sel.runs, dates, labels)
 
     def summary(self, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
-        """Headline numbers: see :class:`forcegen.results.summary.Summary`."""
+        """Headline numbers: see :class:`forcegen.results.summary.Summary` (for a stored
+        run, from the per-replicate totals computed at save)."""
         from forcegen.results.summary import summarise
+
+        stored = self._stored()
+        if stored is not None:
+            return stored.folder.summary(q)
 
         return summarise(self, q)
 
@@ -673,6 +698,32 @@ class Result:
     def end_date(self) -> dt.date:
         """Last simulated day."""
         return self.scenario.end_date
+
+    def _stored(self) -> StoredSeries | None:
+        """The stored series this result reads from, while the stored summaries still
+        describe it (a whole run, unchanged); else None."""
+        data = self.data
+        if isinstance(data, StoredSeries) and data.intact and self.first_run == 0:
+            return data
+        return None
+
+
+def _is_deployed_total(
+    name: str,
+    channels: Iterable[str] | str | None,
+    categories: Iterable[str] | str | None,
+    all_channels: list[str],
+) -> bool:
+    """Whether a :meth:`Result.total` selection is deployed strength of every channel
+    (summed in scenario order), the daily sum a digest keeps."""
+    # Only lists and tuples are looked into: a generator must reach total() unused.
+    if name != "strength" or not isinstance(categories, str | list | tuple):
+        return False
+    if ([categories] if isinstance(categories, str) else list(categories)) != ["deployed"]:
+        return False
+    return channels is None or (
+        isinstance(channels, list | tuple) and list(channels) == all_channels
+    )
 
 
 def _as_index(idx: list[int]) -> slice | list[int]:
