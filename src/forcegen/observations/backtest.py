@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from forcegen.analysis.sensitivity import simulate_design, through_day
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
-from forcegen.observations.check import predictive_draws
+from forcegen.observations.check import predictive_draws, score_table
 from forcegen.observations.measure import Measurement, Resolved, Truth
 from forcegen.observations.scoring import ALPHA, LOG_FLOOR, crps_sample, interval_score
 from forcegen.observations.smc import LedgerPosterior, Progress, smc_calibrate
@@ -116,6 +116,8 @@ class BacktestResult:
         summary: Per family (and ``all``) and forecaster: rows scored, coverage,
             mean scores, and the interval-score ratio of the posterior to it (over the
             rows both scored).
+        train_fit: The training rows against the posterior predictive
+            (:data:`~forcegen.observations.check.CHECK_COLUMNS`): in-sample fit.
         notes: Caveats.
     """
 
@@ -125,6 +127,7 @@ class BacktestResult:
     posterior: LedgerPosterior
     scores: pd.DataFrame
     summary: pd.DataFrame
+    train_fit: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
 
@@ -163,6 +166,7 @@ class BacktestResult:
             "scores": self.scores,
             "summary": self.summary,
             "posterior": self.posterior.frame(),
+            "train-fit": self.train_fit,
         }
         paths: dict[str, Path] = {}
         with ExitStack() as stack:
@@ -259,22 +263,29 @@ def backtest(
         progress=progress,
     )
     rng = np.random.default_rng([seed, 61])
-    horizon = through_day(resolved.scenario, test.last_day)
-    truth = Truth.of(test)
+    # One simulation of the particles for training and test rows: the training fit
+    # (how much of what it was calibrated on the posterior reproduces) comes free.
+    horizon = through_day(resolved.scenario, resolved.last_day)
     post_flows = simulate_design(
         horizon,
         particles,
         posterior.parameter_quantiles(),
-        truth.flows,
+        Truth.of(resolved).flows,
         seed=int(np.random.SeedSequence([seed, 62]).generate_state(1)[0]),
         mode=mode,
         client=client,
     )
     repeats = max(1, math.ceil(2000 / particles))
-    post_draws = predictive_draws(
-        test, post_flows, rng, repeats=repeats, posterior=posterior.draws(test)
+    every = predictive_draws(
+        resolved, post_flows, rng, repeats=repeats, posterior=posterior.draws(resolved)
     )
-    prior_result = Sim(horizon, runs=prior_runs, seed=seed).run()
+    in_test = np.array([m in test.measurements for m in resolved.measurements])
+    post_draws = every[:, in_test]
+    train_fit = score_table(train.measurements, every[:, ~in_test])
+    truth = Truth.of(test)
+    prior_result = Sim(
+        through_day(resolved.scenario, test.last_day), runs=prior_runs, seed=seed
+    ).run()
     prior_draws = predictive_draws(
         test, truth.flows(prior_result), rng, repeats=max(1, math.ceil(2000 / prior_runs))
     )
@@ -310,6 +321,7 @@ def backtest(
         posterior=posterior,
         scores=scores,
         summary=summarise_scores(scores),
+        train_fit=train_fit,
         notes=notes,
         elapsed_seconds=time.perf_counter() - start,
     )

@@ -94,10 +94,13 @@ class PosteriorDraws:
     Attributes:
         factors: ``(runs, groups)``, columns in :attr:`Resolved.groups` order.
         offsets: ``(runs, offsets)``, columns in :attr:`Resolved.offsets` order.
+        discrepancy: ``(runs,)`` model discrepancy (log-scale sd added in quadrature
+            to every observation's error), or None for none.
     """
 
     factors: FloatArray
     offsets: FloatArray
+    discrepancy: FloatArray | None = None
 
 
 def predictive_draws(
@@ -134,7 +137,11 @@ def predictive_draws(
     hi = np.array([b.high for b in before])
     rates = lo + (hi - lo) * ou if offsets else None
     truth = truth_of.finish(np.repeat(flows, repeats, axis=0), rates)
-    return observe(truth, factor_matrix(ms, groups, fu), log_sds(ms), rng)
+    sd: FloatArray = log_sds(ms)
+    if posterior is not None and posterior.discrepancy is not None:
+        tau = np.repeat(posterior.discrepancy, repeats)
+        sd = np.sqrt(sd[None, :] ** 2 + tau[:, None] ** 2)
+    return observe(truth, factor_matrix(ms, groups, fu), sd, rng)
 
 
 def factor_matrix(

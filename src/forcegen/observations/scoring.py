@@ -46,10 +46,10 @@ def observe(
     Args:
         truth: ``(draws, n)`` simulated truth.
         factors: ``(draws, n)`` observation factors (fraction found, inflation).
-        log_sd: ``(n,)`` log-scale error sd per observation.
+        log_sd: ``(n,)`` log-scale error sd per observation, or ``(draws, n)``.
         rng: Random generator of the noise.
     """
-    noise = rng.standard_normal(truth.shape) * log_sd[None, :]
+    noise = rng.standard_normal(truth.shape) * np.broadcast_to(log_sd, truth.shape)
     return np.maximum(truth * factors, LOG_FLOOR) * np.exp(noise)
 
 

@@ -55,6 +55,9 @@ MIN_ESS_SHARE = 0.3
 """A posterior is refused below this effective sample size (share of particles)."""
 MIN_UNIQUE_SHARE = 0.3
 """…or when fewer distinct particles than this share survive the final moves."""
+MAX_DISCREPANCY = 1.0
+"""Upper end of the model discrepancy's uniform prior (log-scale sd; 1 ≈ a factor of
+e either way): what the model's structure misses beyond the sources' stated errors."""
 
 
 def log_likelihood(
@@ -63,6 +66,7 @@ def log_likelihood(
     log_sd: FloatArray,
     observed: FloatArray,
     bound: Sequence[str],
+    discrepancy: FloatArray | None = None,
 ) -> FloatArray:
     """``(draws,)`` log-likelihood of the observations under the observation model.
 
@@ -72,15 +76,20 @@ def log_likelihood(
         log_sd: ``(n,)`` log-scale error sd.
         observed: ``(n,)`` reported values (> 0).
         bound: Per observation ``point``, ``lower`` (reported ≥ value) or ``upper``.
+        discrepancy: ``(draws,)`` model discrepancy τ, added in quadrature to every
+            error sd (``sqrt(log_sd² + τ²)``); None for none.
     """
     mu = np.log(np.maximum(truth * factors, LOG_FLOOR))
-    z = (np.log(observed)[None, :] - mu) / log_sd[None, :]
+    sd = np.broadcast_to(log_sd[None, :], truth.shape)
+    if discrepancy is not None:
+        sd = np.sqrt(sd**2 + discrepancy[:, None] ** 2)
+    z = (np.log(observed)[None, :] - mu) / sd
     lower = np.array([b == "lower" for b in bound])
     upper = np.array([b == "upper" for b in bound])
     point = ~(lower | upper)
     ll = np.zeros(truth.shape[0])
     if point.any():
-        ll += np.sum(-0.5 * z[:, point] ** 2 - np.log(log_sd[point]) - 0.5 * _LOG_2PI, axis=1)
+        ll += np.sum(-0.5 * z[:, point] ** 2 - np.log(sd[:, point]) - 0.5 * _LOG_2PI, axis=1)
     if lower.any():
         ll += np.sum(special.log_ndtr(-z[:, lower]), axis=1)
     if upper.any():
@@ -161,9 +170,11 @@ class LedgerPosterior:
         resolved: The measurements calibrated to.
         parameters: Scenario parameter names calibrated (quantile columns).
         particles: ``(N, D)`` quantiles: parameters, then factor groups
-            (:attr:`Resolved.groups`), then before-start rates (:attr:`Resolved.offsets`).
+            (:attr:`Resolved.groups`), then before-start rates (:attr:`Resolved.offsets`),
+            then (with ``discrepancy``) the model discrepancy τ / MAX_DISCREPANCY.
         diagnostics: Whether it can be trusted.
         temperatures: β of each stage.
+        discrepancy: Whether the last column is the model discrepancy's quantile.
         mode: Simulation mode used.
         seed: Seed.
         elapsed_seconds: Wall time.
@@ -178,6 +189,7 @@ class LedgerPosterior:
     seed: int
     elapsed_seconds: float = 0.0
     columns: list[str] = field(default_factory=list)
+    discrepancy: bool = True
 
     def frame(self) -> pd.DataFrame:
         """The particles as a table, one column per unknown (quantiles in [0, 1])."""
@@ -200,7 +212,8 @@ class LedgerPosterior:
         for j, o in enumerate(resolved.offsets):
             if o in own_offsets:
                 offsets[:, j] = self.particles[:, k + len(own_groups) + own_offsets.index(o)]
-        return PosteriorDraws(factors, offsets)
+        tau = MAX_DISCREPANCY * self.particles[:, -1] if self.discrepancy else None
+        return PosteriorDraws(factors, offsets, tau)
 
     def parameter_quantiles(self) -> dict[str, FloatArray]:
         """Scenario parameter name → quantile per particle (for ``Sim(given_quantiles=)``)."""
@@ -258,6 +271,7 @@ def smc_calibrate(
     budget: int = 20000,
     seed: int = 0,
     mode: Mode = "mean-field",
+    discrepancy: bool = True,
     client: Any = None,
     progress: Progress | None = None,
 ) -> LedgerPosterior:
@@ -278,6 +292,9 @@ def smc_calibrate(
         seed: Seed of every draw.
         mode: ``mean-field`` (default: deterministic, exact likelihood) or
             ``stochastic`` (a pseudo-marginal estimate; much noisier).
+        discrepancy: Infer a model discrepancy τ ~ uniform(0, MAX_DISCREPANCY), added
+            in quadrature to every observation's error: without it, a model that
+            cannot follow the record is forced into a confident wrong posterior.
         client: A Dask client, or None.
         progress: Called with ``(simulations, budget)`` after each batch.
     """
@@ -297,7 +314,8 @@ def smc_calibrate(
     names = [r.name for r in refs]
     groups, offsets = resolved.groups, resolved.offsets
     k, g, o = len(names), len(groups), len(offsets)
-    dim = k + g + o
+    d = 1 if discrepancy else 0
+    dim = k + g + o + d
     ms = resolved.measurements
     truth = Truth.of(resolved)
     short = through_day(resolved.scenario, resolved.last_day)
@@ -331,10 +349,11 @@ def smc_calibrate(
         return out
 
     def loglik(theta: FloatArray, flows: FloatArray) -> FloatArray:
-        rates = off_lo + (off_hi - off_lo) * theta[:, k + g :] if o else None
+        rates = off_lo + (off_hi - off_lo) * theta[:, k + g : k + g + o] if o else None
         values = truth.finish(flows, rates)
         factors = factor_matrix(ms, groups, theta[:, k : k + g])
-        return log_likelihood(values, factors, sd, observed, bounds)
+        tau = MAX_DISCREPANCY * theta[:, -1] if d else None
+        return log_likelihood(values, factors, sd, observed, bounds, tau)
 
     theta = rng.random((particles, dim))
     flows = simulate(theta)
@@ -378,7 +397,7 @@ def smc_calibrate(
             # Keep the acceptance near the random-walk optimum (about 0.23).
             rate = float(accept.mean())
             scale *= math.exp(rate - 0.234)
-            if g + o:
+            if g + o + d:
                 theta, ll = _cheap_moves(theta, flows, ll, beta, k, cheap_moves, rng, loglik)
         acceptance = accepted / max(tried, 1)
         unique = len({tuple(row) for row in np.round(theta, 12)}) / particles
@@ -393,6 +412,7 @@ def smc_calibrate(
         simulations=state["simulations"],
     )
     columns = names + [f"factor:{x}" for x in groups] + [f"before:{x}" for x in offsets]
+    columns += ["discrepancy"] if d else []
     return LedgerPosterior(
         resolved=resolved,
         parameters=names,
@@ -403,6 +423,7 @@ def smc_calibrate(
         seed=seed,
         elapsed_seconds=time.perf_counter() - start,
         columns=columns,
+        discrepancy=bool(d),
     )
 
 
