@@ -130,3 +130,44 @@ def test_the_public_record_loads_and_its_outcomes_are_mostly_usable() -> None:
     assert len(resolved.measurements) == 136
     assert all(u.reason for u in resolved.unusable)
     assert len(resolved.measurements) + len(resolved.unusable) == 158
+
+
+def test_a_yaml_ledger_reads_like_the_csv_and_locates_its_problems(
+    tmp_path: Path, mapping: QuantityMap
+) -> None:
+    text = """\
+observations:
+  - id: y1
+    date: 2022-06
+    quantity: deaths_total
+    value: 1200
+    unit: people
+    claimant: Test counter
+    source_title: Test
+    source_url: https://example.org
+    verification: independent_count
+    role: outcome
+    bound: lower
+  - id: y2
+    date: "2022-13-01"
+    quantity: deployed
+    value: -5
+    unit: people
+    claimant: Test
+    source_titel: Test
+    source_url: ""
+    verification: estimate
+    role: outcome
+"""
+    good = write(tmp_path / "ok.yaml", text.split("  - id: y2")[0])
+    ledger = load_ledger(good)
+    (only,) = ledger.rows
+    assert only.published_date == dt.date(2022, 6, 30)
+    assert only.bound == "lower"
+    assert resolve(ledger, scenario(), mapping).measurements[0].row.id == "y1"
+    with pytest.raises(ScenarioError) as info:
+        load_ledger(write(tmp_path / "bad.yaml", text))
+    found = {(p.line, p.field) for p in info.value.problems}
+    # Every problem of the second observation at once, each at its key's line.
+    assert {(14, "date"), (16, "value"), (19, "source_titel"), (13, "source_title")} <= found
+    assert any("did you mean 'source_title'" in p.message for p in info.value.problems)

@@ -24,6 +24,7 @@ from typing import Literal
 from forcegen.analysis.calibration import _field_starts, _Problems, _Records
 from forcegen.errors import Problem, ScenarioError
 from forcegen.observations.dates import LooseDate, parse_loose_date
+from forcegen.scenario.yamlsource import YamlDocument, parse_yaml
 
 __all__ = [
     "LEDGER_COLUMNS",
@@ -149,12 +150,16 @@ class Ledger:
 
 
 def load_ledger(path: str | Path) -> Ledger:
-    """Read and validate a ledger CSV (columns :data:`LEDGER_COLUMNS`).
+    """Read and validate a ledger: a CSV (columns :data:`LEDGER_COLUMNS`), or a YAML
+    file (``.yaml``/``.yml``) holding ``observations:``, a list of mappings with the
+    same keys (``period_*``, ``low``, ``high``, ``notes`` and ``bound`` optional).
 
     Raises:
         ScenarioError: Every problem of the file, located (file, line, column, field).
     """
     shown = str(path)
+    if Path(path).suffix.lower() in (".yaml", ".yml"):
+        return _load_yaml_ledger(Path(path))
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -378,3 +383,59 @@ def _parse_row(cell: Mapping[str, str], line: int, bad: _Bad) -> LedgerRow | Non
         role=role,
         bound=bound,
     )
+
+
+class _YamlReporter:
+    """Adds a problem located at a key of one YAML observation."""
+
+    def __init__(self, doc: YamlDocument, index: int, problems: _Problems) -> None:
+        self._doc, self._index, self._problems = doc, index, problems
+
+    def __call__(self, col: str, message: str) -> None:
+        path = ("observations", self._index, col)
+        line, column = self._doc.locate(path)
+        self._problems.add(Problem(self._doc.file, line, column, col, message))
+
+
+def _load_yaml_ledger(path: Path) -> Ledger:
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ScenarioError([Problem(shown, 0, 0, "", f"cannot read file: {reason}")]) from None
+    doc = parse_yaml(raw, shown)
+    problems = _Problems(shown)
+    items = doc.data.get("observations")
+    if not isinstance(items, list) or not items:
+        line, column = doc.locate(("observations",))
+        problems.add(
+            Problem(shown, line, column, "observations", "expected a list of observations")
+        )
+        problems.raise_any()
+    rows: list[LedgerRow] = []
+    seen: dict[str, int] = {}
+    known = (*LEDGER_COLUMNS, *OPTIONAL_COLUMNS)
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        line = doc.locate(("observations", i))[0]
+        bad = _YamlReporter(doc, i, problems)
+        if not isinstance(item, dict):
+            bad("", "expected a mapping of id, date, quantity, value, ...")
+            continue
+        unknown = [k for k in item if k not in known]
+        for key in unknown:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            bad(key, f"unknown key {key!r}{hint}")
+        # Missing keys are empty cells: the row's checks name what is required.
+        cell = {c: "" if item.get(c) is None else str(item.get(c)).strip() for c in known}
+        row = _parse_row(cell, line, bad)
+        if row is None or unknown:
+            continue
+        if row.id in seen:
+            bad("id", f"id {row.id!r} is already used on line {seen[row.id]}; ids are unique")
+            continue
+        seen[row.id] = line
+        rows.append(row)
+    problems.raise_any()
+    return Ledger(shown, tuple(rows))
