@@ -200,6 +200,7 @@ def test_both_commands_on_the_builtin_scenario(
         "--out",
         str(tmp_path),
         "--quiet",
+        "--force",  # a small budget may end tempered; this test is about the commands
     )
     assert code == 0, err
     calibrated = load_scenario(tmp_path / "russia-2022-covert-calibrated.yaml")
