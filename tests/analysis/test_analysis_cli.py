@@ -148,8 +148,9 @@ def test_calibrate_command(
     for name in ("posterior.csv", "fit.csv", "posterior.png", "fit.png", "particles.csv"):
         assert (out_dir / f"queue-calibrated-{name}").is_file(), name
     particles = (out_dir / "queue-calibrated-particles.csv").read_text().splitlines()
-    assert particles[0] == f"weight,{LAMBDA},{HAZARD},factor:outflow[killed]"
-    assert len(particles) == 61
+    assert particles[0] == "# forcegen posterior sample; others=expected; mode=mean-field"
+    assert particles[1] == f"weight,{LAMBDA},{HAZARD},factor:outflow[killed]"
+    assert len(particles) == 62
 
 
 def test_calibrate_bad_csv_exits_2_with_located_problems(
