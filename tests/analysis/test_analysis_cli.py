@@ -113,7 +113,7 @@ def test_calibrate_command(
         seed=3,
     )
     out_dir = tmp_path / "cal"
-    code, out, err = run_cli(
+    args = (
         "calibrate",
         str(scenario_file),
         str(obs),
@@ -127,14 +127,30 @@ def test_calibrate_command(
         str(out_dir),
         "--quiet",
     )
+    code, out, err = run_cli(*args)
+    # This small budget ends tempered: refused, nothing written, unless --force.
+    assert code == 2
+    assert "refusing to write a calibrated scenario" in err
+    assert "final temperature" in err
+    assert not (out_dir / "queue-calibrated.yaml").exists()
+    code, out, err = run_cli(*args, "--force")
     assert code == 0, err
     assert "posterior mean" in out
     assert "factor:outflow[killed]" in out
+    assert "diagnostics failed: final temperature" in out
     written = out_dir / "queue-calibrated.yaml"
     assert f"wrote scenario: {written}" in out
-    assert load_scenario(written).name == "queue-calibrated"
-    for name in ("posterior.csv", "fit.csv", "posterior.png", "fit.png"):
+    calibrated = load_scenario(written)
+    assert calibrated.name == "queue-calibrated"
+    # Every report made from it says so: title and description.
+    assert "DIAGNOSTICS FAILED" in (calibrated.title or "")
+    assert (calibrated.description or "").startswith("UNRELIABLE CALIBRATION")
+    for name in ("posterior.csv", "fit.csv", "posterior.png", "fit.png", "particles.csv"):
         assert (out_dir / f"queue-calibrated-{name}").is_file(), name
+    particles = (out_dir / "queue-calibrated-particles.csv").read_text().splitlines()
+    assert particles[0] == "# forcegen posterior sample; others=expected; mode=mean-field"
+    assert particles[1] == f"weight,{LAMBDA},{HAZARD},factor:outflow[killed]"
+    assert len(particles) == 62
 
 
 def test_calibrate_bad_csv_exits_2_with_located_problems(
@@ -185,6 +201,7 @@ def test_both_commands_on_the_builtin_scenario(
         "--out",
         str(tmp_path),
         "--quiet",
+        "--force",  # a small budget may end tempered; this test is about the commands
     )
     assert code == 0, err
     calibrated = load_scenario(tmp_path / "russia-2022-covert-calibrated.yaml")

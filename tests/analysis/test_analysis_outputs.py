@@ -144,9 +144,9 @@ def test_calibrate_out(
         "--params",
         f"{LAMBDA},{HAZARD}",
         "--budget",
-        "500",
+        "1200",  # enough to reach temperature 1: a tempered posterior is not written
         "--population",
-        "60",
+        "30",
         "--out",
         str(out),
         "--quiet",
@@ -166,6 +166,7 @@ def test_calibrate_out(
     code, _, err = run_cli(*args)
     assert code == 0, err  # its own five files: replaced without --force
     names = {f"queue-calibrated{s}" for s in (".yaml", "-posterior.csv", "-fit.csv")}
+    names.add("queue-calibrated-particles.csv")
     names |= {"queue-calibrated-posterior.png", "queue-calibrated-fit.png", "notes.txt"}
     assert set(contents(out)) == names
     assert (out / "notes.txt").read_bytes() == USER_BYTES

@@ -374,7 +374,8 @@ def test_calibrate_builtin_scenario(tmp_path: Path) -> None:
         ("channels.prisoners.enlistment.recruits_per_day", 60.0),
     ):
         assert table.loc[name, "post_q05"] <= truth <= table.loc[name, "post_q95"], name
-    scenario = load_scenario(result.write(tmp_path)["scenario"])
+    # A small budget may end tempered: written anyway, this test is about the file.
+    scenario = load_scenario(result.write(tmp_path, allow_failed=True)["scenario"])
     assert scenario.name == "russia-2022-covert-calibrated"
 
 

@@ -36,7 +36,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[CalibrationResult
     result = calibrate(
         queue_scenario(60), path, params=[LAMBDA], budget=300, population_size=50, seed=1
     )
-    result.write(folder / "out")
+    # Small on purpose (a tempered posterior): written anyway, these tests are about text.
+    result.write(folder / "out", allow_failed=True)
     return result, folder / "out"
 
 

@@ -54,6 +54,7 @@ import yaml
 from numpy.typing import NDArray
 from scipy import optimize, stats
 
+from forcegen.analysis.posterior_runs import MARKER
 from forcegen.analysis.sensitivity import (
     MORRIS_LEVELS,
     dask_client,
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIT_COLUMNS",
+    "MIN_ESS_SHARE",
     "OBSERVED_COLUMNS",
     "OBSERVED_SERIES",
     "SUMMARY_COLUMNS",
@@ -1052,6 +1054,34 @@ class CalibrationResult:
         """Name of the calibrated scenario: ``<scenario>-calibrated``."""
         return calibrated_name(self.scenario.name)
 
+    def diagnostic_failures(self) -> list[str]:
+        """Why this posterior cannot be trusted, with what to try; empty when the
+        final temperature is 1 and the effective sample size is at least
+        :data:`MIN_ESS_SHARE` of the population."""
+        out = []
+        population = len(self.weights)
+        if abs(self.final_temperature - 1.0) > 1e-9:
+            out.append(
+                f"final temperature {self.final_temperature:.3g}, not 1: the posterior is "
+                "tempered (wider than the exact one, or degenerate); raise --budget, "
+                "calibrate fewer parameters, or widen the observations' intervals"
+            )
+        if self.ess < MIN_ESS_SHARE * population:
+            out.append(
+                f"effective sample size {self.ess:.1f} of {population} particles (below "
+                f"{MIN_ESS_SHARE:.0%}): the weights are degenerate; raise --population and "
+                "--budget"
+            )
+        return out
+
+    @property
+    def forced(self) -> bool:
+        """Whether the calibrated scenario is written although diagnostics failed
+        (set by :meth:`write` with ``allow_failed``); every report made from it says so."""
+        return self._forced
+
+    _forced: bool = field(default=False, init=False, repr=False)
+
     # -- calibrated scenario -----------------------------------------------------------
     def scenario_document(self) -> dict[str, Any]:
         """The calibrated scenario as plain data (what :meth:`to_yaml` writes).
@@ -1075,6 +1105,16 @@ class CalibrationResult:
             f"{', '.join(self.observed.groups)}) by ABC-SMC (pyabc); calibrated "
             f"parameters: {', '.join(self.parameters)}."
         ).strip()
+        failures = self.diagnostic_failures()
+        if self._forced and failures:
+            # Title and description are in every report made from the scenario.
+            doc["title"] = (
+                self.scenario.title or self.scenario.name
+            ) + " (calibrated, DIAGNOSTICS FAILED: written with --force)"
+            doc["description"] = (
+                "UNRELIABLE CALIBRATION, written with --force although its diagnostics "
+                "failed: " + "; ".join(failures) + ". " + doc["description"]
+            )
         refs = {ref.name: ref for ref in resolve_parameters(self.scenario, self.parameters)}
         for name in self.parameters:
             ref = refs[name]
@@ -1112,6 +1152,23 @@ class CalibrationResult:
             out["assumption"] = param.assumption
         out["note"] = note
         return out
+
+    def particle_values(self) -> pd.DataFrame:
+        """The posterior sample in parameter units: ``weight``, then one column per
+        calibrated parameter (per step for a dated series: ``name@from``) and per
+        factor. Rows are particles, so the columns keep their joint distribution."""
+        refs = resolve_parameters(self.scenario, self.parameters)
+        columns: dict[str, FloatArray] = {"weight": self.weights}
+        for j, ref in enumerate(refs):
+            u = np.clip(self.particles.iloc[:, j].to_numpy(dtype=np.float64), 1e-9, 1 - 1e-9)
+            for dist, step in zip(ref.param.distributions, _steps(ref), strict=True):
+                key = ref.name if step is None else f"{ref.name}@{step.isoformat()}"
+                columns[key] = np.asarray(dist.ppf(u), dtype=np.float64)
+        for group in self.factors:
+            model = self.observed.models[group]
+            u = self.particles[f"factor:{group}"].to_numpy(dtype=np.float64)
+            columns[f"factor:{group}"] = model.low + (model.high - model.low) * u
+        return pd.DataFrame(columns)
 
     def to_yaml(self) -> str:
         """The calibrated scenario as YAML text, with a header comment."""
@@ -1157,10 +1214,18 @@ class CalibrationResult:
         Saved to ``path`` as :meth:`posterior_figure` is."""
         return _fit_figure(self, path, force)
 
-    def write(self, out: str | Path, *, force: bool = False) -> dict[str, Path]:
+    def write(
+        self, out: str | Path, *, force: bool = False, allow_failed: bool = False
+    ) -> dict[str, Path]:
         """Write the calibrated scenario, the summaries and both figures into folder
         ``out`` (created if needed): ``<name>.yaml``, ``<name>-posterior.csv``,
-        ``<name>-fit.csv``, ``<name>-posterior.png``, ``<name>-fit.png``.
+        ``<name>-fit.csv``, ``<name>-posterior.png``, ``<name>-fit.png``, and the
+        posterior sample itself, ``<name>-particles.csv`` (one row per particle: its
+        weight and every calibrated parameter's and factor's value, jointly).
+
+        When the diagnostics fail (:meth:`diagnostic_failures`) nothing is written
+        and :class:`UsageError` says why and what to try, unless ``allow_failed``:
+        then the scenario's title and description say that it is unreliable.
 
         Other files in ``out`` are left alone. An existing file of one of those names
         is replaced only when forcegen wrote it (or ``force``): otherwise
@@ -1168,6 +1233,14 @@ class CalibrationResult:
         together at the end: a failure (full disk, Ctrl-C) while writing them leaves
         every earlier file as it was.
         """
+        failures = self.diagnostic_failures()
+        if failures and not allow_failed:
+            raise UsageError(
+                "refusing to write a calibrated scenario from a posterior that failed its "
+                "diagnostics: " + "; ".join(failures) + " (or pass --force to write it "
+                "anyway, marked as unreliable)"
+            )
+        self._forced = bool(failures)
         files = output_files(out, self.name)
         check_outputs(out, self.scenario.name, force=force)
         text = self.to_yaml()
@@ -1182,6 +1255,11 @@ class CalibrationResult:
             # not evaluate one as a formula.
             csv_safe(self.summary).to_csv(tmp["summary"], index=False)
             csv_safe(self.fit).to_csv(tmp["fit"], index=False)
+            # The marker line says how the other parameters were treated, so that runs
+            # drawing from the sample treat them alike (analysis/posterior_runs.py).
+            with tmp["particles"].open("w", encoding="utf-8", newline="") as handle:
+                handle.write(f"{POSTERIOR_MARKER}; others={self.others}; mode={self.mode}\n")
+                self.particle_values().to_csv(handle, index=False, lineterminator="\n")
             for what, fig in figures.items():
                 fig.savefig(tmp[what], format="png", dpi=110, metadata=figure_metadata("png"))
         return {what: path for what, (path, _) in files.items()}
@@ -1225,6 +1303,16 @@ FIT_COLUMNS: tuple[str, ...] = (
 _is_calibrated_yaml = has_marker(b"generated by `forcegen calibrate`")
 
 
+POSTERIOR_MARKER = MARKER
+"""First line of ``<name>-particles.csv`` (see ``forcegen.analysis.posterior_runs``)."""
+_is_particles_csv = has_marker(POSTERIOR_MARKER.encode())
+
+
+MIN_ESS_SHARE = 0.3
+"""A calibrated scenario is refused below this effective sample size (share of the
+population), as at a final temperature other than 1."""
+
+
 def calibrated_name(scenario_name: str) -> str:
     """Name of the calibrated scenario of ``scenario_name``: ``<scenario>-calibrated``
     (the scenario's name shortened so the result is a valid name)."""
@@ -1241,6 +1329,7 @@ def output_files(out: str | Path, name: str) -> dict[str, tuple[Path, Recognise]
         "scenario": (folder / f"{name}.yaml", _is_calibrated_yaml),
         "summary": (folder / f"{name}-posterior.csv", csv_header_is(",".join(SUMMARY_COLUMNS))),
         "fit": (folder / f"{name}-fit.csv", csv_header_is(",".join(FIT_COLUMNS))),
+        "particles": (folder / f"{name}-particles.csv", _is_particles_csv),
         "posterior_figure": (folder / f"{name}-posterior.png", looks_like_forcegen_figure),
         "fit_figure": (folder / f"{name}-fit.png", looks_like_forcegen_figure),
     }

@@ -313,8 +313,10 @@ def calibrate_cmd(
     """Calibrate parameters to observed data (ABC-SMC) and write a calibrated scenario.
 
     Prints the posterior table; writes DIR/<name>-calibrated.yaml (posteriors as
-    distributions), summaries (CSV) and figures (PNG) to --out. Other files in DIR are
-    left alone."""
+    distributions), the posterior sample, summaries (CSV) and figures (PNG) to --out.
+    Other files in DIR are left alone. When the diagnostics fail (final temperature
+    not 1, effective sample size below 30 %) nothing is written and the command exits
+    with 2, unless --force (the scenario then says it is unreliable)."""
     from forcegen.analysis.calibration import calibrate, check_outputs, load_observed
     from forcegen.sim import load
 
@@ -372,7 +374,11 @@ def calibrate_cmd(
     printer.table(Rows((*columns, Column("evidence")), shown, title=title, rich=table))
     for note in result.notes:
         printer.line(f"note: {note}")
-    paths = result.write(out, force=force)
+    # A posterior that failed its diagnostics is not written unless --force (then
+    # marked as unreliable in the scenario's title and description).
+    for failure in result.diagnostic_failures():
+        printer.line(f"diagnostics failed: {failure}")
+    paths = result.write(out, force=force, allow_failed=force)
     printer.line(f"calibrated in {result.elapsed_seconds:.1f} s")
     for what, path in paths.items():
         printer.line(f"wrote {what.replace('_', ' ')}: {path}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from forcegen.analysis.posterior_runs import joint_for_source
 from forcegen.cli import SafeConsole, app, stdout_console
 from forcegen.cli.options import (
     DEFAULT_RUNS,
@@ -142,7 +143,18 @@ def load_or_simulate(
         from forcegen.cli.run_cmds import simulate_with_progress
 
         loaded = load_scenario_with_warnings(source, overrides=overrides or ())
-        sim = Sim(loaded.scenario, runs=runs, seed=seed, workers=workers)
+        # A calibrated scenario with its posterior sample beside it draws jointly from it.
+        joint = joint_for_source(source, loaded.scenario, runs, seed)
+        if joint is not None and not quiet:
+            err.print(joint.describe())
+        sim = Sim(
+            loaded.scenario,
+            runs=runs,
+            seed=seed,
+            workers=workers,
+            sample_parameters=True if joint is None else joint.sample_others,
+            given=None if joint is None else joint.given,
+        )
         result = simulate_with_progress(sim, quiet=quiet)
         if not quiet:
             err.print(

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forcegen.analysis.basis import AnswerBasis, Screen, input_evidence, summary_bases, summary_key
+from forcegen.analysis.posterior_runs import joint_for_source
 from forcegen.cli import app, err_console, stdout_console
 from forcegen.cli.options import (
     DEFAULT_RUNS,
@@ -247,12 +248,17 @@ def run(
     # Loaded here rather than by Sim (same call, same defaults) to keep the YAML text
     # for the store.
     loaded = load_scenario_with_warnings(scenario, overrides=overrides or ())
+    # A calibrated scenario with its posterior sample beside it draws jointly from it.
+    joint = joint_for_source(scenario, loaded.scenario, runs, seed)
+    if joint is not None:
+        err_console.print(joint.describe())
     sim = Sim(
         loaded.scenario,
         runs=runs,
         seed=seed,
         mode=chosen,
-        sample_parameters=sample_parameters,
+        sample_parameters=sample_parameters if joint is None else joint.sample_others,
+        given=None if joint is None else joint.given,
         workers=workers,
         scheduler=scheduler,
         max_memory=max_memory,

@@ -1,0 +1,485 @@
+"""Calibration to a ledger: tempered sequential Monte Carlo on the simulated trajectory.
+
+The unknowns are, in the unit cube, the quantiles of the chosen scenario parameters
+(their priors are then exactly the scenario's distributions), of each observation
+factor group (uniform on its range) and of each before-start rate (uniform on its
+range). The likelihood is the observation model of :mod:`forcegen.observations`:
+``log(reported) ~ Normal(log(factor × truth), log_sd²)`` for a figure, the normal
+tail probability for a one-sided figure. The truth comes from one simulation per
+particle — by default the deterministic mean-field trajectory (cheap, and the
+likelihood is then exact, not a noisy estimate).
+
+Algorithm (adaptive tempering, Del Moral, Doucet & Jasra 2006; Jasra et al. 2011):
+the particles start from the prior; each stage raises the likelihood's exponent β as
+far as keeps the effective sample size of the reweighted particles at ``ess_target``
+× N (bisection), resamples (systematic), and moves every particle with a few
+random-walk Metropolis steps targeting prior × likelihood^β, the proposal scaled from
+the particles' covariance. Factors and before-start rates do not need a new
+simulation, so each expensive step is followed by cheap steps on them alone. The run
+ends at β = 1 — the exact posterior of the stated observation model — or when the
+simulation budget runs out (β < 1: a tempered posterior, which the diagnostics flag).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import special
+
+from forcegen.analysis.sensitivity import resolve_parameters, simulate_design, through_day
+from forcegen.engine.simulate import Mode
+from forcegen.errors import UsageError
+from forcegen.observations.check import PosteriorDraws, factor_matrix, log_sds
+from forcegen.observations.measure import Resolved, Truth
+from forcegen.observations.scoring import LOG_FLOOR
+
+__all__ = [
+    "Diagnostics",
+    "LedgerPosterior",
+    "choose_parameters",
+    "log_likelihood",
+    "smc_calibrate",
+]
+
+FloatArray = NDArray[np.float64]
+Progress = Callable[[int, int], None]
+_LOG_2PI = math.log(2 * math.pi)
+MIN_ESS_SHARE = 0.3
+"""A posterior is refused below this effective sample size (share of particles)."""
+MIN_UNIQUE_SHARE = 0.3
+"""…or when fewer distinct particles than this share survive the final moves."""
+MAX_DISCREPANCY = 1.0
+"""Upper end of the model discrepancy's uniform prior (log-scale sd; 1 ≈ a factor of
+e either way): what the model's structure misses beyond the sources' stated errors."""
+
+
+def log_likelihood(
+    truth: FloatArray,
+    factors: FloatArray,
+    log_sd: FloatArray,
+    observed: FloatArray,
+    bound: Sequence[str],
+    discrepancy: FloatArray | None = None,
+) -> FloatArray:
+    """``(draws,)`` log-likelihood of the observations under the observation model.
+
+    Args:
+        truth: ``(draws, n)`` simulated truth.
+        factors: ``(draws, n)`` observation factors.
+        log_sd: ``(n,)`` log-scale error sd.
+        observed: ``(n,)`` reported values (> 0).
+        bound: Per observation ``point``, ``lower`` (reported ≥ value) or ``upper``.
+        discrepancy: ``(draws,)`` model discrepancy τ, added in quadrature to every
+            error sd (``sqrt(log_sd² + τ²)``); None for none.
+    """
+    mu = np.log(np.maximum(truth * factors, LOG_FLOOR))
+    sd = np.broadcast_to(log_sd[None, :], truth.shape)
+    if discrepancy is not None:
+        sd = np.sqrt(sd**2 + discrepancy[:, None] ** 2)
+    z = (np.log(observed)[None, :] - mu) / sd
+    lower = np.array([b == "lower" for b in bound])
+    upper = np.array([b == "upper" for b in bound])
+    point = ~(lower | upper)
+    ll = np.zeros(truth.shape[0])
+    if point.any():
+        ll += np.sum(-0.5 * z[:, point] ** 2 - np.log(sd[:, point]) - 0.5 * _LOG_2PI, axis=1)
+    if lower.any():
+        ll += np.sum(special.log_ndtr(-z[:, lower]), axis=1)
+    if upper.any():
+        ll += np.sum(special.log_ndtr(z[:, upper]), axis=1)
+    return np.asarray(ll, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Whether a posterior can be trusted, and why not.
+
+    Attributes:
+        final_temperature: 1/β of the last stage; 1 = the exact posterior.
+        ess: Effective sample size of the last reweighting (particles).
+        ess_share: ``ess`` over the number of particles.
+        unique_share: Distinct particles after the final moves, over the number.
+        acceptance: Metropolis acceptance rate of the final moves.
+        stages: Tempering stages run.
+        simulations: Simulations run (one trajectory each).
+    """
+
+    final_temperature: float
+    ess: float
+    ess_share: float
+    unique_share: float
+    acceptance: float
+    stages: int
+    simulations: int
+
+    @property
+    def passed(self) -> bool:
+        """T = 1, ESS ≥ 30 % and ≥ 30 % distinct particles."""
+        return (
+            abs(self.final_temperature - 1.0) < 1e-9
+            and self.ess_share >= MIN_ESS_SHARE
+            and self.unique_share >= MIN_UNIQUE_SHARE
+        )
+
+    def failures(self) -> list[str]:
+        """What failed, in words, with what to try."""
+        out = []
+        if abs(self.final_temperature - 1.0) >= 1e-9:
+            out.append(
+                f"final temperature {self.final_temperature:.3g}, not 1: the budget ran out "
+                "before the exact posterior (raise --budget, or calibrate fewer parameters)"
+            )
+        if self.ess_share < MIN_ESS_SHARE:
+            out.append(
+                f"effective sample size {self.ess:.0f} ({self.ess_share:.0%} of the particles, "
+                f"below {MIN_ESS_SHARE:.0%}): raise --particles"
+            )
+        if self.unique_share < MIN_UNIQUE_SHARE:
+            out.append(
+                f"only {self.unique_share:.0%} distinct particles after the final moves "
+                f"(below {MIN_UNIQUE_SHARE:.0%}): the moves do not mix; raise --moves"
+            )
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, for JSON and reports."""
+        return {
+            "final_temperature": self.final_temperature,
+            "ess": self.ess,
+            "ess_share": self.ess_share,
+            "unique_share": self.unique_share,
+            "acceptance": self.acceptance,
+            "stages": self.stages,
+            "simulations": self.simulations,
+            "passed": self.passed,
+        }
+
+
+@dataclass
+class LedgerPosterior:
+    """The posterior of a ledger calibration: equally weighted particles.
+
+    Attributes:
+        resolved: The measurements calibrated to.
+        parameters: Scenario parameter names calibrated (quantile columns).
+        particles: ``(N, D)`` quantiles: parameters, then factor groups
+            (:attr:`Resolved.groups`), then before-start rates (:attr:`Resolved.offsets`),
+            then (with ``discrepancy``) the model discrepancy τ / MAX_DISCREPANCY.
+        diagnostics: Whether it can be trusted.
+        temperatures: β of each stage.
+        discrepancy: Whether the last column is the model discrepancy's quantile.
+        mode: Simulation mode used.
+        seed: Seed.
+        elapsed_seconds: Wall time.
+    """
+
+    resolved: Resolved
+    parameters: list[str]
+    particles: FloatArray
+    diagnostics: Diagnostics
+    temperatures: list[float]
+    mode: Mode
+    seed: int
+    elapsed_seconds: float = 0.0
+    columns: list[str] = field(default_factory=list)
+    discrepancy: bool = True
+
+    def frame(self) -> pd.DataFrame:
+        """The particles as a table, one column per unknown (quantiles in [0, 1])."""
+        return pd.DataFrame(self.particles, columns=self.columns)
+
+    def draws(self, resolved: Resolved) -> PosteriorDraws:
+        """Factor and before-start quantiles per particle in ``resolved``'s column
+        order; groups or offsets this calibration did not see are drawn uniformly
+        (from a stream of the seed): their prior, since no data spoke to them."""
+        rng = np.random.default_rng([self.seed, 77])
+        n = self.particles.shape[0]
+        k = len(self.parameters)
+        own_groups = self.resolved.groups
+        own_offsets = self.resolved.offsets
+        factors = rng.random((n, len(resolved.groups)))
+        for j, g in enumerate(resolved.groups):
+            if g in own_groups:
+                factors[:, j] = self.particles[:, k + own_groups.index(g)]
+        offsets = rng.random((n, len(resolved.offsets)))
+        for j, o in enumerate(resolved.offsets):
+            if o in own_offsets:
+                offsets[:, j] = self.particles[:, k + len(own_groups) + own_offsets.index(o)]
+        tau = MAX_DISCREPANCY * self.particles[:, -1] if self.discrepancy else None
+        return PosteriorDraws(factors, offsets, tau)
+
+    def parameter_quantiles(self) -> dict[str, FloatArray]:
+        """Scenario parameter name → quantile per particle (for ``Sim(given_quantiles=)``)."""
+        return {name: self.particles[:, j] for j, name in enumerate(self.parameters)}
+
+
+def choose_parameters(
+    resolved: Resolved, k: int, *, seed: int = 0, mode: Mode = "mean-field", client: Any = None
+) -> list[str]:
+    """The ``k`` uncertain parameters that move the observations most, in units of
+    their error: each parameter at its 10 % and 90 % quantiles, the others at their
+    expected values; score ``Σ_i |Δ log truth_i| / s_i``. The observed values are not
+    used, so the choice does not peek at the data."""
+    scen = resolved.scenario
+    refs = resolve_parameters(scen, None)
+    names = [r.name for r in refs]
+    p = len(names)
+    design = {name: np.full(2 * p, 0.5) for name in names}
+    for j, name in enumerate(names):
+        design[name][2 * j] = 0.1
+        design[name][2 * j + 1] = 0.9
+    truth = Truth.of(resolved)
+    flows = simulate_design(
+        through_day(scen, resolved.last_day),
+        2 * p,
+        design,
+        truth.flows,
+        seed=seed,
+        mode=mode,
+        client=client,
+    )
+    values = np.log(np.maximum(truth.finish(flows, _mid_rates(resolved, 2 * p)), LOG_FLOOR))
+    sd = log_sds(resolved.measurements)
+    influence = np.sum(np.abs(values[1::2] - values[0::2]) / sd[None, :], axis=1)
+    order = np.argsort(-influence, kind="stable")
+    return [names[j] for j in order[:k] if influence[j] > 0]
+
+
+def _mid_rates(resolved: Resolved, n: int) -> FloatArray | None:
+    if not resolved.offsets:
+        return None
+    before = [resolved.mapping.before_start[t] for t in resolved.offsets]
+    return np.tile([0.5 * (b.low + b.high) for b in before], (n, 1))
+
+
+def smc_calibrate(
+    resolved: Resolved,
+    *,
+    params: Sequence[str] | None = None,
+    max_params: int = 6,
+    particles: int = 128,
+    moves: int = 3,
+    cheap_moves: int = 10,
+    ess_target: float = 0.5,
+    budget: int = 20000,
+    seed: int = 0,
+    mode: Mode = "mean-field",
+    discrepancy: bool = True,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> LedgerPosterior:
+    """Calibrate ``resolved``'s scenario to its measurements by tempered SMC.
+
+    Args:
+        resolved: The ledger resolved against the scenario (its usable rows are the
+            training data).
+        params: Scenario parameters to calibrate; None: the ``max_params`` that move
+            the observations most (:func:`choose_parameters`). The other uncertain
+            parameters are held at their expected values: the posterior is
+            conditional on them.
+        particles: Number of particles N.
+        moves: Metropolis steps with a new simulation per stage.
+        cheap_moves: Steps on factors and before-start rates alone after each.
+        ess_target: Share of N the effective sample size is kept at when β rises.
+        budget: Most simulations; the run stops (tempered) when they are spent.
+        seed: Seed of every draw.
+        mode: ``mean-field`` (default: deterministic, exact likelihood) or
+            ``stochastic`` (a pseudo-marginal estimate; much noisier).
+        discrepancy: Infer a model discrepancy τ ~ uniform(0, MAX_DISCREPANCY), added
+            in quadrature to every observation's error: without it, a model that
+            cannot follow the record is forced into a confident wrong posterior.
+        client: A Dask client, or None.
+        progress: Called with ``(simulations, budget)`` after each batch.
+    """
+    start = time.perf_counter()
+    if not resolved.measurements:
+        raise UsageError("no usable observation to calibrate to")
+    if particles < 20:
+        raise UsageError(f"particles must be at least 20, got {particles}")
+    if not 0 < ess_target < 1:
+        raise UsageError(f"ess_target must be in (0, 1), got {ess_target}")
+    names = (
+        list(params)
+        if params is not None
+        else choose_parameters(resolved, max_params, seed=seed, mode=mode, client=client)
+    )
+    refs = resolve_parameters(resolved.scenario, names)
+    names = [r.name for r in refs]
+    groups, offsets = resolved.groups, resolved.offsets
+    k, g, o = len(names), len(groups), len(offsets)
+    d = 1 if discrepancy else 0
+    dim = k + g + o + d
+    ms = resolved.measurements
+    truth = Truth.of(resolved)
+    short = through_day(resolved.scenario, resolved.last_day)
+    sd = log_sds(ms)
+    observed = np.array([m.observed for m in ms])
+    bounds = [m.row.bound for m in ms]
+    before = [resolved.mapping.before_start[t] for t in offsets]
+    off_lo = np.array([b.low for b in before])
+    off_hi = np.array([b.high for b in before])
+    rng = np.random.default_rng([seed, 91])
+    state = {"simulations": 0, "batches": 0}
+
+    def simulate(theta: FloatArray) -> FloatArray:
+        state["batches"] += 1
+        state["simulations"] += theta.shape[0]
+        if k == 0:
+            flows = simulate_design(short, 1, {}, truth.flows, seed=seed, mode=mode, client=client)
+            out = np.repeat(flows, theta.shape[0], axis=0)
+        else:
+            out = simulate_design(
+                short,
+                theta.shape[0],
+                {name: theta[:, j] for j, name in enumerate(names)},
+                truth.flows,
+                seed=int(np.random.SeedSequence([seed, 92, state["batches"]]).generate_state(1)[0]),
+                mode=mode,
+                client=client,
+            )
+        if progress is not None:
+            progress(state["simulations"], budget)
+        return out
+
+    def loglik(theta: FloatArray, flows: FloatArray) -> FloatArray:
+        rates = off_lo + (off_hi - off_lo) * theta[:, k + g : k + g + o] if o else None
+        values = truth.finish(flows, rates)
+        factors = factor_matrix(ms, groups, theta[:, k : k + g])
+        tau = MAX_DISCREPANCY * theta[:, -1] if d else None
+        return log_likelihood(values, factors, sd, observed, bounds, tau)
+
+    theta = rng.random((particles, dim))
+    flows = simulate(theta)
+    ll = loglik(theta, flows)
+    beta = 0.0
+    temperatures: list[float] = []
+    ess = float(particles)
+    acceptance = 1.0
+    unique = 1.0
+    scale = 2.38 / math.sqrt(max(dim, 1))
+    while beta < 1.0:
+        if state["simulations"] + moves * particles > budget:
+            break
+        delta, ess = _next_step(ll, beta, ess_target * particles)
+        beta = min(1.0, beta + delta)
+        temperatures.append(beta)
+        w = np.exp(delta * (ll - ll.max()))
+        index = _systematic(w / w.sum(), rng)
+        theta, flows, ll = theta[index], flows[index], ll[index]
+        accepted = 0
+        tried = 0
+        for _ in range(moves):
+            cov = np.cov(theta.T).reshape(dim, dim) + 1e-10 * np.eye(dim)
+            chol = np.linalg.cholesky(scale**2 * cov)
+            proposal = theta + rng.standard_normal((particles, dim)) @ chol.T
+            inside = np.all((proposal >= 0) & (proposal <= 1), axis=1)
+            new_flows = flows.copy()
+            new_ll = np.full(particles, -np.inf)
+            if inside.any():
+                if k:
+                    new_flows[inside] = simulate(proposal[inside])
+                new_ll[inside] = loglik(proposal[inside], new_flows[inside])
+            accept = np.log(rng.random(particles)) < beta * (new_ll - ll)
+            theta[accept], flows[accept], ll[accept] = (
+                proposal[accept],
+                new_flows[accept],
+                new_ll[accept],
+            )
+            accepted += int(accept.sum())
+            tried += particles
+            # Keep the acceptance near the random-walk optimum (about 0.23).
+            rate = float(accept.mean())
+            scale *= math.exp(rate - 0.234)
+            if g + o + d:
+                theta, ll = _cheap_moves(theta, flows, ll, beta, k, cheap_moves, rng, loglik)
+        acceptance = accepted / max(tried, 1)
+        unique = len({tuple(row) for row in np.round(theta, 12)}) / particles
+    final_t = 1.0 / beta if beta > 0 else math.inf
+    diagnostics = Diagnostics(
+        final_temperature=final_t,
+        ess=ess,
+        ess_share=ess / particles,
+        unique_share=unique,
+        acceptance=acceptance,
+        stages=len(temperatures),
+        simulations=state["simulations"],
+    )
+    columns = names + [f"factor:{x}" for x in groups] + [f"before:{x}" for x in offsets]
+    columns += ["discrepancy"] if d else []
+    return LedgerPosterior(
+        resolved=resolved,
+        parameters=names,
+        particles=theta,
+        diagnostics=diagnostics,
+        temperatures=temperatures,
+        mode=mode,
+        seed=seed,
+        elapsed_seconds=time.perf_counter() - start,
+        columns=columns,
+        discrepancy=bool(d),
+    )
+
+
+def _ess(logw: FloatArray) -> float:
+    w = np.exp(logw - logw.max())
+    return float(w.sum() ** 2 / np.sum(w**2))
+
+
+def _next_step(ll: FloatArray, beta: float, target: float) -> tuple[float, float]:
+    """The largest increase of β (at most to 1) keeping the ESS ≥ ``target``, and the
+    ESS it gives."""
+    room = 1.0 - beta
+    finite = np.where(np.isfinite(ll), ll, -1e300)
+    full = _ess(room * finite)
+    if full >= target:
+        return room, full
+    lo, hi = 0.0, room
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if _ess(mid * finite) >= target:
+            lo = mid
+        else:
+            hi = mid
+    step = max(lo, 1e-12)
+    return step, _ess(step * finite)
+
+
+def _systematic(w: FloatArray, rng: np.random.Generator) -> NDArray[np.int64]:
+    n = w.size
+    positions = (rng.random() + np.arange(n)) / n
+    return np.minimum(np.searchsorted(np.cumsum(w), positions), n - 1).astype(np.int64)
+
+
+def _cheap_moves(
+    theta: FloatArray,
+    flows: FloatArray,
+    ll: FloatArray,
+    beta: float,
+    k: int,
+    steps: int,
+    rng: np.random.Generator,
+    loglik: Callable[[FloatArray, FloatArray], FloatArray],
+) -> tuple[FloatArray, FloatArray]:
+    """Random-walk Metropolis on the factor and before-start quantiles alone (the
+    trajectory is unchanged, so no simulation is needed)."""
+    n, dim = theta.shape
+    nuisance = dim - k
+    step = 0.1
+    for _ in range(steps):
+        proposal = theta.copy()
+        proposal[:, k:] += step * rng.standard_normal((n, nuisance))
+        inside = np.all((proposal[:, k:] >= 0) & (proposal[:, k:] <= 1), axis=1)
+        new_ll = np.full(n, -np.inf)
+        if inside.any():
+            new_ll[inside] = loglik(proposal[inside], flows[inside])
+        accept = np.log(rng.random(n)) < beta * (new_ll - ll)
+        theta[accept], ll[accept] = proposal[accept], new_ll[accept]
+        step *= math.exp(float(accept.mean()) - 0.3)
+    return theta, ll
