@@ -121,23 +121,34 @@ def stream_id(name: str, call: int = 0) -> int:
     return zlib.crc32(name.encode("utf-8")) | (call << 32)
 
 
+# Acklam's rational approximation of Φ⁻¹: central region, then the tails.
+_A = (-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.3577518672690)
+_A4, _A5 = -30.66479806614716, 2.506628277459239
+_B = (-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972)
+_B4 = -13.28068155288572
+_C = (-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734)
+_C4, _C5 = 4.374664141464968, 2.938163982698783
+_D = (0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416)
+_TAIL = 0.02425
+
+
 @register_jitable
 def ndtri(u: float) -> float:
-    """Φ⁻¹(u), the standard normal quantile, for ``u`` in (0, 1): the rational start of
-    Abramowitz & Stegun 26.2.23 (error < 4.5e-4) and one Halley step on ``Φ(x) = u``,
-    which leaves an error below 1e-9 (tested against SciPy's ``ndtri``). Computed on
-    the lower half and mirrored, so that the step's ``Φ(x) - u`` is never a difference
-    of numbers near 1."""
-    lower = u <= 0.5
-    v = u if lower else 1.0 - u  # exact for u > 0.5
-    t = math.sqrt(-2.0 * math.log(v))
-    x = (2.515517 + t * (0.802853 + t * 0.010328)) / (
-        1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308))
-    ) - t
-    e = 0.5 * math.erfc(-x * 0.7071067811865476) - v
-    f = e * 2.5066282746310002 * math.exp(0.5 * x * x)  # e / φ(x)
-    x -= f / (1.0 + 0.5 * x * f)
-    return x if lower else -x
+    """Φ⁻¹(u), the standard normal quantile, for ``u`` in (0, 1): P. J. Acklam's
+    rational approximation (relative error below 1.2e-9, absolute below 1e-8; tested
+    against SciPy's ``ndtri``), rational functions only away from the tails. The
+    upper tail is the mirror of the lower one (``1 - u`` is exact there)."""
+    if _TAIL <= u <= 1.0 - _TAIL:
+        q = u - 0.5
+        r = q * q
+        num = ((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A4) * r + _A5
+        den = ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B4) * r + 1.0
+        return num * q / den
+    lower = u < _TAIL
+    t = math.sqrt(-2.0 * math.log(u if lower else 1.0 - u))
+    num = ((((_C[0] * t + _C[1]) * t + _C[2]) * t + _C[3]) * t + _C4) * t + _C5
+    den = (((_D[0] * t + _D[1]) * t + _D[2]) * t + _D[3]) * t + 1.0
+    return num / den if lower else -num / den
 
 
 @register_jitable(inline="always")

@@ -10,7 +10,9 @@ elsewhere can move them.
 
 :func:`philox` is plain Python on integers (the reference, and what the uncompiled
 kernels run); inside Numba-compiled code the same name compiles to 64-bit unsigned
-arithmetic (registered with ``numba.extending.overload``). Both are tested bit for bit
+arithmetic with one 128-bit machine multiplication per product (registered with
+``numba.extending.overload``; ~20 ns per call, i.e. per four numbers, as fast as
+NumPy's C implementation on the development machine). Both are tested bit for bit
 against ``numpy.random.Philox``: with ``Philox(counter=c, key=k)``, ``random_raw(4)``
 returns ``philox(c + 1, k)`` (NumPy increments the counter before each block of four).
 
@@ -25,7 +27,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba.extending import overload, register_jitable
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba.core import types
+from numba.extending import intrinsic, overload
 
 __all__ = ["philox", "unit"]
 
@@ -57,21 +61,25 @@ def philox(c0: int, c1: int, c2: int, c3: int, k0: int, k1: int) -> tuple[int, i
 
 _U_M0, _U_M1 = np.uint64(_M0), np.uint64(_M1)
 _U_W0, _U_W1 = np.uint64(_W0), np.uint64(_W1)
-_LO32 = np.uint64(0xFFFFFFFF)
-_S32 = np.uint64(32)
 
 
-@register_jitable(inline="always")
-def _mulhi(a: Any, b: Any) -> Any:
-    """High 64 bits of the 128-bit product of two uint64 (schoolbook on 32-bit halves)."""
-    a_lo, a_hi = a & _LO32, a >> _S32
-    b_lo, b_hi = b & _LO32, b >> _S32
-    lo_lo = a_lo * b_lo
-    hi_lo = a_hi * b_lo
-    lo_hi = a_lo * b_hi
-    hi_hi = a_hi * b_hi
-    cross = (lo_lo >> _S32) + (hi_lo & _LO32) + lo_hi
-    return hi_hi + (hi_lo >> _S32) + (cross >> _S32)
+def _mulhilo_typer(typingctx: Any, a: Any, b: Any) -> Any:  # pragma: no cover
+    """High and low 64 bits of the 128-bit product of two uint64: one machine
+    multiplication (LLVM ``i128``), as the C implementation does."""
+    pair: Any = types.UniTuple
+    sig = pair(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        wide = ir.IntType(128)
+        prod = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        hi = builder.trunc(builder.lshr(prod, ir.Constant(wide, 64)), ir.IntType(64))
+        lo = builder.trunc(prod, ir.IntType(64))
+        return context.make_tuple(builder, signature.return_type, [hi, lo])
+
+    return sig, codegen
+
+
+_mulhilo: Any = intrinsic(_mulhilo_typer)
 
 
 @overload(philox, jit_options={"inline": "always"})
@@ -83,10 +91,8 @@ def _philox_compiled(c0: Any, c1: Any, c2: Any, c3: Any, k0: Any, k1: Any) -> An
             if i > 0:
                 key0 = key0 + _U_W0
                 key1 = key1 + _U_W1
-            hi0 = _mulhi(_U_M0, x0)
-            lo0 = _U_M0 * x0
-            hi1 = _mulhi(_U_M1, x2)
-            lo1 = _U_M1 * x2
+            hi0, lo0 = _mulhilo(_U_M0, x0)
+            hi1, lo1 = _mulhilo(_U_M1, x2)
             x0, x1, x2, x3 = hi1 ^ x1 ^ key0, lo1, hi0 ^ x3 ^ key1, lo0
         return x0, x1, x2, x3
 
