@@ -297,3 +297,16 @@ def test_unrelated_channel_changes_nothing_else(sample: bool) -> None:
     for name in ("strength", "inflow", "outflow", "transition", "cost", "unpaid"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b.output, name)[:, :, 1:], name)
     np.testing.assert_array_equal(a.pool, b.output.pool)
+
+
+@pytest.mark.parametrize("sample", [False, True], ids=["expected-values", "sampled"])
+def test_a_partial_block_is_the_first_rows_of_the_whole_block(sample: bool) -> None:
+    """``rows`` simulates only a block's first replicates (the last block of a run, or
+    runs below 128) — with exactly the numbers of the whole block, since every random
+    number is keyed by its replicate."""
+    scn = crn_scenario(horizon=40)
+    whole = run_block(scn, seed=2, block=1, sample_parameters=sample).output
+    part = run_block(scn, seed=2, block=1, sample_parameters=sample, rows=10).output
+    assert part.strength.shape[0] == 10
+    for name in SERIES:
+        np.testing.assert_array_equal(getattr(part, name), getattr(whole, name)[:10], name)

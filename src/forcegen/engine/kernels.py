@@ -188,8 +188,7 @@ def exits_python(
     buf = np.zeros((n_seq, 4))
     block = np.zeros(n_seq, dtype=np.int64)
     used = np.zeros(n_seq, dtype=np.int64)
-    split_blocks = (causes + 3) // 4
-    split = np.zeros(4 * split_blocks)  # uniforms of one segment's split by cause
+    split = np.zeros(4)  # uniforms of one segment's split by cause
     for r in range(runs):
         rep = rep0 + r
         for s in range(n_seq):
@@ -302,12 +301,7 @@ def exits_python(
             left_people = rest[g]
             if left_people <= 0:
                 continue
-            for b in range(split_blocks):
-                u0, u1, u2, u3 = uniforms(k0, k1, stream_exit, day, rep, _CAUSE, g, b)
-                split[4 * b] = u0
-                split[4 * b + 1] = u1
-                split[4 * b + 2] = u2
-                split[4 * b + 3] = u3
+            have = -1  # uniforms of block `have` are in split[0:4]
             left_p = -probs[r, g, keep]
             for k in range(causes):
                 left_p += probs[r, g, k]
@@ -318,8 +312,15 @@ def exits_python(
                 if k == last or left_p <= 0.0:
                     by_cause[r, k] += left_people
                     break
+                if k >> 2 != have:  # four causes per Philox call, drawn when reached
+                    have = k >> 2
+                    u0, u1, u2, u3 = uniforms(k0, k1, stream_exit, day, rep, _CAUSE, g, have)
+                    split[0] = u0
+                    split[1] = u1
+                    split[2] = u2
+                    split[3] = u3
                 q = min(max(probs[r, g, k] / left_p, 0.0), 1.0)
-                x = binomial_inv(left_people, q, split[k])
+                x = binomial_inv(left_people, q, split[k & 3])
                 by_cause[r, k] += x
                 left_people -= x
                 left_p -= probs[r, g, k]
