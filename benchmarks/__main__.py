@@ -465,8 +465,8 @@ def render(report: Report) -> str:
             "time inside the engine's drawing calls — the compiled exits kernel (returns, "
             "exits and their causes for every age slot and replicate by geometric skipping, "
             "plus the day's ageing) and the compiled binomial/Poisson inversions for the "
-            "per-replicate transitions. One block of 128 replicates, CPU seconds including the block's "
-            "parameter sampling and compilation, medians of 3; the engine's total from a "
+            "per-replicate transitions. One block of 128 replicates, CPU seconds "
+            "including the block's parameter sampling and compilation, medians of 3; the engine's total from a "
             "plain run, the time in its draws from a second, instrumented run.",
             "",
             "| soldiers | engine CPU s / block | engine's draws s | share of engine time in "
