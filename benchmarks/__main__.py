@@ -466,8 +466,9 @@ def render(report: Report) -> str:
             "exits and their causes for every age slot and replicate by geometric skipping, "
             "plus the day's ageing) and the compiled binomial/Poisson inversions for the "
             "per-replicate transitions. One block of 128 replicates, CPU seconds "
-            "including the block's parameter sampling and compilation, medians of 3; the engine's total from a "
-            "plain run, the time in its draws from a second, instrumented run.",
+            "including the block's parameter sampling and compilation, medians of 3; the "
+            "engine's total from a plain run, the time in its draws from a second, "
+            "instrumented run.",
             "",
             "| soldiers | engine CPU s / block | engine's draws s | share of engine time in "
             "draws | engine ÷ its draws | aggregate floor s | engine ÷ aggregate floor "
