@@ -136,7 +136,9 @@ class StochasticDraws:
         self._calls.clear()
 
     def _stream(self, name: str) -> int:
-        """Counter word of ``name``: a name used again the same day gets new numbers."""
+        """Counter word of ``name``: a name used again the same day gets new numbers.
+        Uses are numbered in call order, so draws made from parallel threads (the
+        channels' exits) must use names of their own, as they do (channel ids)."""
         with self._lock:  # channels draw in threads
             call = self._calls.get(name, 0)
             self._calls[name] = call + 1
