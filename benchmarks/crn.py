@@ -2,6 +2,7 @@
 
     python -m benchmarks.crn                 # 512 replicates, prints Markdown + JSON
     python -m benchmarks.crn --runs 256 --json crn.json
+    python -m benchmarks.crn --speed         # CPU time of the built-in scenario instead
 
 Definition (issue 16): the scenario of ``tests/engine/test_reproducibility.py`` (a
 series channel ``contract`` and a behavioural channel ``volunteers``, 150 days, every
@@ -177,13 +178,47 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def speed(blocks: int = 2, repeats: int = 5) -> dict[str, Any]:
+    """CPU seconds of ``blocks`` blocks (128 replicates each) of ``russia-2022-covert``
+    and the median of ``repeats`` mean-field trajectories, after compiling the kernels
+    (CPU time: on a shared machine, waiting for a core is not cost)."""
+    import os
+
+    import forcegen as fg
+    from forcegen.engine.kernels import compile_kernels
+
+    compile_kernels()
+    scn = fg.load("russia-2022-covert")
+    run_block(scn, seed=1, block=0, mode="mean-field", rows=1)
+    block_cpu = []
+    for b in range(blocks):
+        start = time.process_time()
+        run_block(scn, seed=1, block=b)
+        block_cpu.append(time.process_time() - start)
+    mean_field = []
+    for _ in range(repeats):
+        start = time.process_time()
+        run_block(scn, seed=1, block=0, mode="mean-field", rows=1)
+        mean_field.append(time.process_time() - start)
+    return {
+        "version": __version__,
+        "load": os.getloadavg()[0],
+        "block_cpu": block_cpu,
+        "mean_field_cpu": float(np.median(mean_field)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure and print; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.crn", description=__doc__)
     parser.add_argument("--runs", type=int, default=512)
     parser.add_argument("--sample", action="store_true", help="sample uncertain parameters")
     parser.add_argument("--json", help="also write the numbers to this file")
+    parser.add_argument("--speed", action="store_true", help="time the built-in scenario")
     args = parser.parse_args(argv)
+    if args.speed:
+        print(json.dumps(speed()))
+        return 0
     result = measure(args.runs, args.sample)
     print(markdown(result))
     if args.json:
