@@ -5,9 +5,11 @@ Each person in a slot of ``m`` leaves independently with probability ``p`` (for 
 kept cause with probability ``p·share``), and each recovering person returns with
 probability ``q``: per slot, (kept, other, stay) is Multinomial(m; p·share,
 p·(1−share), 1−p), returns are Binomial(m, q), and different slots are independent —
-whether a slot is drawn by geometric skipping (sparse), by exact binomials (dense) or,
-where a binomial's variance reaches ``APPROX_VARIANCE``, by the normal approximation
-(approximated), whose distance from the binomial is bounded exactly below.
+whether a slot is drawn by geometric skipping (sparse), by exact inversion of the
+binomial (dense) or, where a binomial's variance reaches ``APPROX_VARIANCE``, by the
+normal approximation (approximated), whose distance from the binomial is bounded
+exactly below. Random numbers are counter-based (forcegen.engine.counters): here each
+test's "seed" is the replicate offset and key of the counters.
 Statistical checks: chi-square goodness of fit on thousands of replicates with fixed
 seeds, ``p > 0.001``; correlations within 4 standard errors of their value.
 """
@@ -24,12 +26,12 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import stats
 
+from forcegen.engine.counters import binomial_inv, counter_key, stream_id
 from forcegen.engine.kernels import (
     APPROX_VARIANCE,
     DENSE,
     Z_LIMIT,
     approx_binomial,
-    binomial,
     dense_from,
     exits,
     stocks,
@@ -56,9 +58,20 @@ def run(
     tail = np.zeros((svc.shape[0], 1), dtype=np.int64)
     svc, rec = np.hstack([svc, tail]), np.hstack([rec, tail])
     seg = np.zeros(svc.shape, dtype=np.int64) if segment is None else np.hstack([segment, tail])
-    gens = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     back, kept, causes = exits(
-        *gens, svc, rec, start, seg, probs, KEEP, recovery, compiled=compiled
+        counter_key(seed),
+        stream_id("test/returned"),
+        stream_id("test/exits"),
+        1,
+        0,
+        svc,
+        rec,
+        start,
+        seg,
+        probs,
+        KEEP,
+        recovery,
+        compiled=compiled,
     )
     assert (svc[:, 0] == 0).all()
     assert (rec[:, 0] == 0).all()
@@ -294,10 +307,10 @@ def _approx_many(n: float, p: float, z: NDArray[np.float64]) -> NDArray[np.float
 
 
 @numba.njit  # type: ignore[misc]
-def _draw_many(gen: np.random.Generator, n: int, p: float, size: int) -> IntArray:
-    out = np.empty(size, dtype=np.int64)
-    for i in range(size):
-        out[i] = binomial(gen, n, p)
+def _invert_many(n: int, p: float, u: NDArray[np.float64]) -> IntArray:
+    out = np.empty(u.size, dtype=np.int64)
+    for i in range(u.size):
+        out[i] = binomial_inv(n, p, u[i])
     return out
 
 
@@ -345,10 +358,10 @@ def test_approximation_error_is_bounded(variance: float) -> None:
     ("n", "p"), [(60, 0.25), (10_000_000, 3e-6), (400, 0.97)], ids=["small", "rare", "common"]
 )
 def test_compiled_draws_follow_the_approximation(n: int, p: float) -> None:
-    """Draws of the compiled :func:`binomial` above the threshold fit the binomial (χ²,
-    200,000 draws) and never leave [0, n]."""
+    """Draws of the compiled :func:`binomial_inv` above the threshold fit the binomial
+    (χ², 200,000 uniforms) and never leave [0, n]."""
     assert n * p * (1 - p) >= APPROX_VARIANCE
-    draws = _draw_many(np.random.default_rng(8), n, p, 200_000)
+    draws = _invert_many(n, p, np.random.default_rng(8).random(200_000))
     assert draws.min() >= 0
     assert draws.max() <= n
     lo, hi = int(draws.min()), int(draws.max())
@@ -359,11 +372,17 @@ def test_compiled_draws_follow_the_approximation(n: int, p: float) -> None:
     assert chi2_counts(draws - lo, hi - lo, pmf) > 1e-3
 
 
-def test_below_the_threshold_draws_are_numpys_binomials() -> None:
-    n, p = 30, 0.2
+@pytest.mark.parametrize(("n", "p"), [(30, 0.2), (5, 0.9), (2_000, 0.001), (1, 0.5)])
+def test_below_the_threshold_draws_are_the_exact_inverse(n: int, p: float) -> None:
+    """Below the threshold a count is the binomial's inverse distribution function at
+    its uniform: the same numbers as SciPy's ``binom.ppf`` (away from the knots of the
+    distribution function, where the two roundings of the sum may differ)."""
     assert n * p * (1 - p) < APPROX_VARIANCE
-    got = _draw_many(np.random.default_rng(9), n, p, 1_000)
-    np.testing.assert_array_equal(got, np.random.default_rng(9).binomial(n, p, 1_000))
+    u = np.random.default_rng(9).random(5_000)
+    cdf = stats.binom.cdf(np.arange(n + 1), n, p)
+    away = np.abs(u[:, None] - cdf[None, :]).min(axis=1) > 1e-12
+    got = _invert_many(n, p, u)
+    np.testing.assert_array_equal(got[away], stats.binom.ppf(u[away], n, p).astype(np.int64))
 
 
 @pytest.mark.parametrize("p", [1e-6, 0.3, 0.5, 0.999])

@@ -4,17 +4,24 @@ The daily step (:mod:`forcegen.engine.step`) is written once against :class:`Dra
 :class:`StochasticDraws` samples integers (binomial, Poisson) from named streams;
 :class:`ExpectedDraws` returns expectations, which makes the very same step the
 mean-field model. One semantics, two modes.
+
+Stochastic draws are counter-based (:mod:`forcegen.engine.counters`): the numbers of a
+draw depend only on (seed, stream name, global replicate, day, slot, and how many times
+the name was used earlier that day), and each count is drawn by inversion from one
+uniform, so that two scenarios run with the same seed share their noise wherever they
+share a decision, whatever their counts (common random numbers).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from forcegen.engine.streams import TRANSITION_DOMAIN, stream
+from forcegen.engine.streams import BLOCK_SIZE
 
 __all__ = ["Draws", "ExpectedDraws", "StochasticDraws"]
 
@@ -29,6 +36,11 @@ class Draws(Protocol):
     @property
     def dtype(self) -> type[np.int64] | type[np.float64]:
         """Element type of the counts this mode produces."""
+        ...
+
+    def start_day(self, day: int) -> None:
+        """Day ``day`` (0-based) begins: later draws are that day's. Draws before the
+        first call (the initial force) belong to no day."""
         ...
 
     def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
@@ -95,7 +107,13 @@ def _shares(
 
 
 class StochasticDraws:
-    """Integer draws from per-(block, stream name) generators."""
+    """Integer draws from counter-based random numbers keyed by (seed, stream name,
+    replicate, day, slot): see :mod:`forcegen.engine.counters`.
+
+    Replicate rows are numbered globally (``block * BLOCK_SIZE + row``), so replicate
+    ``k`` draws the same numbers whatever the block size, the number of runs, workers
+    or threads.
+    """
 
     @property
     def dtype(self) -> type[np.int64]:
@@ -103,22 +121,34 @@ class StochasticDraws:
         return np.int64
 
     def __init__(self, seed: int, block: int) -> None:
-        self._seed = seed
-        self._block = block
-        self._gens: dict[str, np.random.Generator] = {}
+        # Imports Numba: only when drawing.
+        from forcegen.engine import counters
 
-    def _gen(self, name: str) -> np.random.Generator:
-        gen = self._gens.get(name)
-        if gen is None:
-            gen = stream(self._seed, TRANSITION_DOMAIN, self._block, name)
-            self._gens[name] = gen
-        return gen
+        self._counters = counters
+        self._key = counters.counter_key(seed)
+        self._rep0 = block * BLOCK_SIZE
+        self._day = 0  # counter word of the day: day + 1, 0 before the first
+        self._calls: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def start_day(self, day: int) -> None:
+        self._day = day + 1
+        self._calls.clear()
+
+    def _stream(self, name: str) -> int:
+        """Counter word of ``name``: a name used again the same day gets new numbers.
+        Uses are numbered in call order, so draws made from parallel threads (the
+        channels' exits) must use names of their own, as they do (channel ids)."""
+        with self._lock:  # channels draw in threads
+            call = self._calls.get(name, 0)
+            self._calls[name] = call + 1
+        return self._counters.stream_id(name, call)
 
     def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
-        return self._gen(name).binomial(n, p)
+        return self._counters.binomials(self._key, self._stream(name), self._day, self._rep0, n, p)
 
     def poisson(self, name: str, lam: FloatArray) -> Array:
-        return self._gen(name).poisson(lam)
+        return self._counters.poissons(self._key, self._stream(name), self._day, self._rep0, lam)
 
     def spread(
         self,
@@ -127,11 +157,11 @@ class StochasticDraws:
         width: NDArray[np.int64],
         weights: Sequence[NDArray[np.int64] | None] | None = None,
     ) -> list[Array]:
-        gen = self._gen(name)
+        stream = self._stream(name)
         shares = _shares(width, weights)
         return [
-            gen.multinomial(int(k), p) if p.size > 0 else np.zeros(0, dtype=np.int64)
-            for k, p in zip(n, shares, strict=True)
+            self._counters.multinomial(self._key, stream, self._day, self._rep0 + r, int(k), p)
+            for r, (k, p) in enumerate(zip(n, shares, strict=True))
         ]
 
     def exits_and_ageing(
@@ -148,8 +178,11 @@ class StochasticDraws:
         from forcegen.engine.kernels import exits  # imports Numba: only when drawing
 
         return exits(
-            self._gen(f"{name}/returned"),
-            self._gen(f"{name}/exits"),
+            self._key,
+            self._stream(f"{name}/returned"),
+            self._stream(f"{name}/exits"),
+            self._day,
+            self._rep0,
             svc,
             rec,
             start,
@@ -167,6 +200,9 @@ class ExpectedDraws:
     def dtype(self) -> type[np.float64]:
         """Counts are real numbers."""
         return np.float64
+
+    def start_day(self, day: int) -> None:
+        """Expected values do not depend on the day's numbers."""
 
     def binomial(self, name: str, n: Array, p: FloatArray) -> Array:
         return n * p

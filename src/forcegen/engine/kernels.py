@@ -6,20 +6,24 @@ slot's people may leave. Drawing one NumPy binomial per (slot, replicate) costs
 binomial per transition. Here each replicate's slots are walked once and the people who
 move are found by *geometric skipping*: among people who each move independently with
 the same daily probability ``p``, the number passed over before the next mover is
-Geometric(``p``). Work is then ~1 ns per slot plus ~15 ns per person who moves.
+Geometric(``p``). Work is then ~1 ns per slot plus one exponential per person who moves.
 
-Exactness: the skip drawn at a mover covers the following people whatever slot they sit
-in; when ``p`` changes (a new hazard segment) or a slot is drawn densely, the residual
-skip is discarded and a fresh one drawn, which is exact because the geometric law is
-memoryless. Where many people in one slot move (expected movers ≥ :data:`DENSE`), the
-slot is drawn with exact binomials instead. Where a slot's binomials reach a variance
-of :data:`APPROX_VARIANCE` (10 people²) — large forces — they are drawn from a
-moment-matched normal approximation (:func:`binomial`, distribution function within
-4e-4 of the binomial's), all such slots of a replicate in one vectorised pass; this is
-what keeps the cost per slot bounded, and small, whatever the headcount. Whether a
-mover's cause is the one that keeps their age slot (wounded who will return) is drawn
-per mover; the other causes are split per segment by a multinomial draw, since only
-their totals are recorded.
+Random numbers are counter-based (:mod:`forcegen.engine.counters`): each replicate and
+day has its own numbers, so that a count changed by a policy cannot shift the numbers of
+any other replicate or day (common random numbers). Within a replicate and day:
+
+* the sparse slots of one hazard segment form one *line* of people, walked with its
+  own sequence of exponentials (the ``j``-th skip is the ``j``-th number of that
+  sequence); a slot with one more person shifts later movers of the line by one
+  person, not onto other numbers. Slots of other segments and dense slots are not on
+  the line: skipping over a line that omits them is exact, because the people of a
+  line are independent Bernoulli trials with the line's probability;
+* a dense slot (expected movers ≥ :data:`DENSE`) is drawn by inversion from the
+  uniforms at its own slot index — two thinnings (kept cause, then the other causes)
+  of one uniform each, exact below :data:`APPROX_VARIANCE` and Cornish–Fisher above
+  (:func:`forcegen.engine.counters.binomial_inv`);
+* leavers for causes other than the kept one are split per segment by conditional
+  binomials, each from the uniform at its (segment, cause).
 
 :func:`exits_python` is plain, typed Python; :func:`exits` compiles it with Numba on
 first use (cached on disk), and the tests also run the uncompiled version. This module
@@ -37,12 +41,19 @@ import numpy as np
 from numba.extending import register_jitable
 from numpy.typing import NDArray
 
+from forcegen.engine.counters import (
+    APPROX_VARIANCE,
+    Z_LIMIT,
+    approx_binomial,
+    binomial_inv,
+    uniforms,
+)
+
 __all__ = [
     "APPROX_VARIANCE",
     "DENSE",
     "Z_LIMIT",
     "approx_binomial",
-    "binomial",
     "compile_kernels",
     "exits",
     "exits_python",
@@ -56,70 +67,6 @@ FloatArray = NDArray[np.float64]
 
 DENSE = 4.0
 """Expected movers (people) in one slot from which the slot is drawn with binomials."""
-
-
-APPROX_VARIANCE = 10.0
-"""Variance (people²) from which :func:`binomial` draws from a moment-matched normal
-approximation instead of exactly; at and above it the approximation's distribution
-function is within 4e-4 of the binomial's (tested over the whole ``p`` range)."""
-
-Z_LIMIT = 7.0
-"""Normal deviates beyond ±7 (probability 2.6e-12) are clipped, which keeps the
-Cornish–Fisher polynomial increasing wherever it is used."""
-
-
-@register_jitable(inline="always")
-def approx_binomial(n: float, p: float, z: float) -> float:
-    """The binomial count (people, as a float) that the normal approximation of
-    :func:`binomial` gives ``n`` people moving with probability ``p`` each, for the
-    standard normal deviate ``z``.
-
-    Meant for ``n p (1 - p) >= APPROX_VARIANCE``; smaller variances are raised to that
-    level, so the function can run branch-free over slots whose result is then unused.
-    """
-    q = 1.0 - p
-    var = max(n * p * q, APPROX_VARIANCE)
-    sd = math.sqrt(var)
-    u = 1.0 / sd
-    u2 = u * u
-    # The expansion as (1 + c) Z + b Z³ + a (Z² - 1), with a = γ/6, b = κ/24 - γ²/18,
-    # c = 5γ²/36 - κ/8, γ = A u, κ = K u²: A and K depend on p only (hoisted out of
-    # loops over slots), so a = a1 u, b = b2 u², c = c2 u².
-    a1 = (1.0 - 2.0 * p) / 6.0
-    k = 1.0 - 6.0 * p * q
-    b2 = k / 24.0 - 2.0 * a1 * a1
-    c2 = 5.0 * a1 * a1 - k / 8.0
-    # Its variance is 1 + e u⁴ (the u² terms cancel), and rounding adds ~1/12
-    # (Sheppard's correction): the scale s = sd sqrt((1 - u²/12) / (1 + e u⁴)), expanded
-    # to second order in u² (relative error < 1e-7 from variance 10 up).
-    e = c2 * c2 + 6.0 * b2 * c2 + 15.0 * b2 * b2
-    s = sd * (1.0 - u2 * (1.0 / 24.0 + u2 * (1.0 / 1152.0 + e / 2.0)))
-    z = min(max(z, -Z_LIMIT), Z_LIMIT)
-    z2 = z * z
-    poly = ((1.0 + c2 * u2) + b2 * u2 * z2) * z + a1 * u * (z2 - 1.0)
-    x = math.floor(n * p + 0.5 + s * poly)
-    return min(max(x, 0.0), n)
-
-
-@register_jitable(inline="always")
-def binomial(gen: np.random.Generator, n: int, p: float) -> int:
-    """How many of ``n`` people move when each does with probability ``p`` (people).
-
-    Exact (``Generator.binomial``) while the variance ``σ² = n p (1 - p)`` is below
-    :data:`APPROX_VARIANCE`. At and above it — the dense age slots of large forces — an
-    exact draw costs 60–80 ns against ~3 ns for a normal deviate, and would make the
-    engine's cost grow with headcount. There the count is the second-order
-    Cornish–Fisher expansion of the binomial quantile at a standard normal ``Z``,
-    rounded: ``floor(np + 1/2 + s (Z + γ (Z² - 1)/6 + κ (Z³ - 3Z)/24 - γ² (2Z³ - 5Z)/36))``
-    with the binomial's skewness ``γ`` and excess kurtosis ``κ``, and ``s`` chosen so
-    that the variance matches (:func:`approx_binomial`). Mean and variance agree with
-    the binomial's to ~1e-5, the distribution function to within 3.5e-4 at σ² = 10,
-    falling as 1/σ³ (8.6e-5 at 25, 1.1e-5 at 100); ``tests/engine/test_kernels.py``
-    computes these bounds exactly.
-    """
-    if n * p * (1.0 - p) < APPROX_VARIANCE:
-        return gen.binomial(n, p)
-    return int(approx_binomial(float(n), p, gen.standard_normal()))
 
 
 @register_jitable
@@ -142,9 +89,48 @@ def skip_scale(p: float) -> float:
     return -1.0 / math.log1p(-p)
 
 
+# Sequences of a replicate-day whose numbers the kernel reads in order (geometric
+# skips), and the counter families of each kind of draw (the top byte of counter word 0).
+_RETURNS, _KEEP, _OTHER, _SLOT, _CAUSE = 1, 2, 3, 4, 5
+
+
+@register_jitable(inline="always")
+def _exponential(
+    buf: FloatArray,
+    block: IntArray,
+    used: IntArray,
+    s: int,
+    k0: int,
+    k1: int,
+    stream: int,
+    day: int,
+    rep: int,
+    family: int,
+    sub: int,
+) -> float:
+    """The next Exp(1) number of sequence ``s`` of this replicate and day: its ``j``-th
+    number is ``-log`` of lane ``j % 4`` of the uniforms at index ``j // 4`` (four per
+    Philox call, kept in ``buf[s]`` while they last)."""
+    j = used[s]
+    used[s] = j + 1
+    b = j >> 2
+    if block[s] != b:
+        u0, u1, u2, u3 = uniforms(k0, k1, stream, day, rep, family, sub, b)
+        buf[s, 0] = u0
+        buf[s, 1] = u1
+        buf[s, 2] = u2
+        buf[s, 3] = u3
+        block[s] = b
+    return -math.log(buf[s, j & 3])
+
+
 def exits_python(
-    gen_back: np.random.Generator,
-    gen_exit: np.random.Generator,
+    k0: int,
+    k1: int,
+    stream_back: int,
+    stream_exit: int,
+    day: int,
+    rep0: int,
     svc: IntArray,
     rec: IntArray,
     start: int,
@@ -168,8 +154,11 @@ def exits_python(
     moves one slot up; the last slot keeps its people and gains the next-to-last's.
 
     Args:
-        gen_back: Random stream of returns.
-        gen_exit: Random stream of exits.
+        k0, k1: Philox key of the run (:func:`forcegen.engine.counters.counter_key`).
+        stream_back: Counter word of the returns' stream.
+        stream_exit: Counter word of the exits' stream.
+        day: Counter word of the day (day + 1).
+        rep0: Global replicate number of row 0.
         svc: People in service per age slot ``(R, S)``; updated.
         rec: People recovering per age slot ``(R, S)``; updated.
         start: First slot where anyone can leave or return.
@@ -185,160 +174,111 @@ def exits_python(
     groups, causes = probs.shape[1], probs.shape[2]
     rest = np.zeros(groups, dtype=np.int64)  # leavers for causes other than keep
     leave = np.zeros(groups)  # daily probability of leaving, min(sum_k probs, 1)
-    keep_share = np.zeros(groups)  # of those leaving, the share for cause keep
     p_keep = np.zeros(groups)  # leaving for cause keep
     p_other = np.zeros(groups)  # leaving for another cause, given not for keep
     # skip_scale() of p_keep and p_other.
     scale_keep = np.zeros(groups)
     scale_other = np.zeros(groups)
-    dense_exit_from = np.zeros(groups)  # people in a slot from which exits are dense
-    # Per slot, reused for every replicate: whether its returns (exits) are drawn from
-    # the normal approximation, the normal deviates, and the approximate counts.
-    dense_back = np.zeros(slots, dtype=np.bool_)
-    dense_exit = np.zeros(slots, dtype=np.bool_)
-    m_back = np.zeros(slots)
-    m_exit = np.zeros(slots)
-    z_back = np.zeros(slots)
-    z_keep = np.zeros(slots)
-    z_other = np.zeros(slots)
-    back_of = np.zeros(slots)
-    kept_of = np.zeros(slots)
-    other_of = np.zeros(slots)
+    # Pending skips of each segment's lines (keep, other); started: drawn today.
+    skip_keep = np.zeros(groups)
+    skip_other = np.zeros(groups)
+    started = np.zeros(groups, dtype=np.bool_)
+    # The line sequences: 0 returns, 1 + 2 g keep of segment g, 2 + 2 g other of g.
+    n_seq = 1 + 2 * groups
+    buf = np.zeros((n_seq, 4))
+    block = np.zeros(n_seq, dtype=np.int64)
+    used = np.zeros(n_seq, dtype=np.int64)
+    split = np.zeros(4)  # uniforms of one segment's split by cause
     for r in range(runs):
+        rep = rep0 + r
+        for s in range(n_seq):
+            used[s] = 0
+            block[s] = -1
         p_back = recovery[r]
         scale_back = skip_scale(p_back)
         for g in range(groups):
             rest[g] = 0
+            started[g] = False
             total = 0.0
             for k in range(causes):
                 total += probs[r, g, k]
             leave[g] = min(total, 1.0)
-            keep_share[g] = min(probs[r, g, keep] / total, 1.0) if total > 0.0 else 0.0
-            p_keep[g] = keep_share[g] * leave[g]
+            share = min(probs[r, g, keep] / total, 1.0) if total > 0.0 else 0.0
+            p_keep[g] = share * leave[g]
             p_other[g] = (leave[g] - p_keep[g]) / (1.0 - p_keep[g]) if p_keep[g] < 1.0 else 0.0
             scale_keep[g] = skip_scale(p_keep[g])
             scale_other[g] = skip_scale(p_other[g])
-            # Both thinnings' expected variances reach the threshold from this many.
-            dense_exit_from[g] = max(
-                dense_from(p_keep[g]),
-                dense_from(p_other[g]) / (1.0 - p_keep[g]) if p_keep[g] < 1.0 else math.inf,
-            )
 
-        dense_back_from = dense_from(p_back)
-        any_dense = False
         # People still to pass over before the next mover, kept unrounded: its floor
         # is the Geometric(p) count, and comparisons with whole numbers of people
         # give the same answers on the unrounded value (no overflow for tiny p).
-        skip_back = gen_back.standard_exponential() * scale_back
-        current = -1  # segment of the pending exit skips; -1: none drawn yet
-        skip_keep = 0.0
-        skip_other = 0.0
+        skip_back = 0.0
+        started_back = False
         returned = 0
         kept_sum = 0
         for a in range(start, slots):
             # Returns: each recovering person with probability p_back.
             m = rec[r, a]
             back = 0
-            # Slots where a binomial's variance reaches APPROX_VARIANCE are only marked
-            # here, with their start-of-day numbers, and drawn after this loop.
-            dense_back[a] = m >= dense_back_from
-            if dense_back[a]:
-                m_back[a] = m
-                any_dense = True
-            elif m > 0 and p_back > 0.0:
+            if m > 0 and p_back > 0.0:
                 if m * p_back >= DENSE or p_back >= 1.0:
-                    back = binomial(gen_back, m, p_back)
+                    u = uniforms(k0, k1, stream_back, day, rep, _SLOT, 0, a)[0]
+                    back = binomial_inv(m, p_back, u)
                 else:
+                    if not started_back:
+                        started_back = True
+                        skip_back = scale_back * _exponential(
+                            buf, block, used, 0, k0, k1, stream_back, day, rep, _RETURNS, 0
+                        )
                     while skip_back < m:
                         m -= int(skip_back) + 1
                         back += 1
-                        skip_back = gen_back.standard_exponential() * scale_back
+                        skip_back = scale_back * _exponential(
+                            buf, block, used, 0, k0, k1, stream_back, day, rep, _RETURNS, 0
+                        )
                     skip_back -= m
             # Exits: a person leaves for cause keep with probability p_keep, else for
-            # another cause with probability p_other: two thinnings in sequence. Dense
-            # when both thinnings' expected variances reach the threshold.
+            # another cause with probability p_other: two thinnings in sequence.
             m = svc[r, a]
             out = 0
             kept = 0
             g = segment[r, a]
             p = leave[g]
-            dense_exit[a] = m >= dense_exit_from[g]
-            if dense_exit[a]:
-                m_exit[a] = m
-                any_dense = True
-                current = -1
-            elif m > 0 and p > 0.0:
+            if m > 0 and p > 0.0:
                 if m * p >= DENSE or p >= 1.0:
-                    # Binomials for the leavers and the kept cause.
-                    out = binomial(gen_exit, m, p)
-                    if out > 0:
-                        kept = binomial(gen_exit, out, keep_share[g])
-                    current = -1
+                    u0, u1, _, _ = uniforms(k0, k1, stream_exit, day, rep, _SLOT, 0, a)
+                    kept = binomial_inv(m, p_keep[g], u0)
+                    out = kept + binomial_inv(m - kept, p_other[g], u1)
                 else:
-                    # Geometric skipping over the people of sparse slots.
-                    if current != g:
-                        current = g
-                        skip_keep = gen_exit.standard_exponential() * scale_keep[g]
-                        skip_other = gen_exit.standard_exponential() * scale_other[g]
+                    # Geometric skipping along the segment's lines.
+                    s_keep, s_other = 1 + 2 * g, 2 + 2 * g
+                    if not started[g]:
+                        started[g] = True
+                        skip_keep[g] = scale_keep[g] * _exponential(
+                            buf, block, used, s_keep, k0, k1, stream_exit, day, rep, _KEEP, g
+                        )
+                        skip_other[g] = scale_other[g] * _exponential(
+                            buf, block, used, s_other, k0, k1, stream_exit, day, rep, _OTHER, g
+                        )
                     stay = m
-                    while skip_keep < stay:
-                        stay -= int(skip_keep) + 1
+                    while skip_keep[g] < stay:
+                        stay -= int(skip_keep[g]) + 1
                         kept += 1
-                        skip_keep = gen_exit.standard_exponential() * scale_keep[g]
-                    skip_keep -= stay
+                        skip_keep[g] = scale_keep[g] * _exponential(
+                            buf, block, used, s_keep, k0, k1, stream_exit, day, rep, _KEEP, g
+                        )
+                    skip_keep[g] -= stay
                     stay = m - kept
-                    while skip_other < stay:
-                        stay -= int(skip_other) + 1
+                    while skip_other[g] < stay:
+                        stay -= int(skip_other[g]) + 1
                         out += 1
-                        skip_other = gen_exit.standard_exponential() * scale_other[g]
-                    skip_other -= stay
+                        skip_other[g] = scale_other[g] * _exponential(
+                            buf, block, used, s_other, k0, k1, stream_exit, day, rep, _OTHER, g
+                        )
+                    skip_other[g] -= stay
                     out += kept
             if back > 0 or out > 0:  # usually nobody moves in a sparse slot
                 rest[g] += out - kept
-                kept_sum += kept
-                returned += back
-                svc[r, a] += back - out
-                rec[r, a] += kept - back
-
-        if any_dense:
-            # The dense slots: normal deviates first, then the approximate counts in
-            # loops without branches (which the compiler vectorises), then applied.
-            for a in range(start, slots):
-                if dense_back[a]:
-                    z_back[a] = gen_back.standard_normal()
-                if dense_exit[a]:
-                    z_keep[a] = gen_exit.standard_normal()
-                    z_other[a] = gen_exit.standard_normal()
-            for a in range(start, slots):
-                back_of[a] = approx_binomial(m_back[a], p_back, z_back[a])
-            # Run by run of slots in one segment, so that the inner loop vectorises.
-            a = start
-            while a < slots:
-                g = segment[r, a]
-                end = a + 1
-                while end < slots and segment[r, end] == g:
-                    end += 1
-                pk, po = p_keep[g], p_other[g]
-                for i in range(a, end):
-                    kept_f = approx_binomial(m_exit[i], pk, z_keep[i])
-                    kept_of[i] = kept_f
-                    other_of[i] = approx_binomial(m_exit[i] - kept_f, po, z_other[i])
-                a = end
-            for a in range(start, slots):
-                back = 0
-                if dense_back[a]:
-                    back = int(back_of[a])
-                out = 0
-                kept = 0
-                if dense_exit[a]:
-                    g = segment[r, a]
-                    kept = int(kept_of[a])
-                    remaining = int(m_exit[a]) - kept
-                    if remaining * p_other[g] * (1.0 - p_other[g]) >= APPROX_VARIANCE:
-                        out = kept + int(other_of[a])
-                    else:  # rare: the draw of kept left too few for the approximation
-                        out = kept + gen_exit.binomial(remaining, p_other[g])
-                    rest[g] += out - kept
                 kept_sum += kept
                 returned += back
                 svc[r, a] += back - out
@@ -356,11 +296,12 @@ def exits_python(
         kept_total[r] = kept_sum
         by_cause[r, keep] += kept_sum
         # Leavers for the other causes, split by conditional binomials (a multinomial
-        # draw per segment).
+        # draw per segment), cause k's from lane k % 4 of the uniforms at (g, k // 4).
         for g in range(groups):
             left_people = rest[g]
             if left_people <= 0:
                 continue
+            have = -1  # uniforms of block `have` are in split[0:4]
             left_p = -probs[r, g, keep]
             for k in range(causes):
                 left_p += probs[r, g, k]
@@ -371,7 +312,15 @@ def exits_python(
                 if k == last or left_p <= 0.0:
                     by_cause[r, k] += left_people
                     break
-                x = binomial(gen_exit, left_people, min(max(probs[r, g, k] / left_p, 0.0), 1.0))
+                if k >> 2 != have:  # four causes per Philox call, drawn when reached
+                    have = k >> 2
+                    u0, u1, u2, u3 = uniforms(k0, k1, stream_exit, day, rep, _CAUSE, g, have)
+                    split[0] = u0
+                    split[1] = u1
+                    split[2] = u2
+                    split[3] = u3
+                q = min(max(probs[r, g, k] / left_p, 0.0), 1.0)
+                x = binomial_inv(left_people, q, split[k & 3])
                 by_cause[r, k] += x
                 left_people -= x
                 left_p -= probs[r, g, k]
@@ -442,8 +391,11 @@ def _compiled() -> Callable[..., None]:
 
 
 def exits(
-    gen_back: np.random.Generator,
-    gen_exit: np.random.Generator,
+    key: tuple[int, int],
+    stream_back: int,
+    stream_exit: int,
+    day: int,
+    rep0: int,
     svc: IntArray,
     rec: IntArray,
     start: int,
@@ -455,7 +407,8 @@ def exits(
     compiled: bool = True,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Returns from recovery and exits from service for one day, then a day of ageing,
-    applied to ``svc`` and ``rec`` in place (compiled; see :func:`exits_python`).
+    applied to ``svc`` and ``rec`` in place (compiled; see :func:`exits_python` for the
+    arguments; ``key`` is the run's Philox key).
 
     ``compiled=False`` runs the same code uncompiled (slow; for tests).
 
@@ -468,8 +421,12 @@ def exits(
     kept = np.zeros(runs, dtype=np.int64)
     by_cause = np.zeros((runs, probs.shape[2]), dtype=np.int64)
     args: tuple[Any, ...] = (
-        gen_back,
-        gen_exit,
+        key[0],
+        key[1],
+        stream_back,
+        stream_exit,
+        day,
+        rep0,
         svc,
         rec,
         start,
@@ -490,8 +447,23 @@ def compile_kernels() -> None:
     engine uses, now rather than on first use: a few seconds the first time on a
     machine, ~0.3 s afterwards. Useful before timing, or before starting processes
     that would otherwise each compile on their first simulation."""
+    from forcegen.engine.counters import compile_counters
+
     one = np.ones((1, 2), dtype=np.int64)
-    gen = np.random.default_rng(0)
-    exits(gen, gen, one, one.copy(), 0, np.zeros_like(one), np.zeros((1, 1, 2)), 1, np.zeros(1))
+    exits(
+        (0, 0),
+        0,
+        0,
+        0,
+        0,
+        one,
+        one.copy(),
+        0,
+        np.zeros_like(one),
+        np.zeros((1, 1, 2)),
+        1,
+        np.zeros(1),
+    )
+    compile_counters()
     for dtype in (np.int64, np.float64):
         stocks(one.astype(dtype), one.astype(dtype), np.ones(1, dtype=np.int64))

@@ -14,6 +14,7 @@ from forcegen.engine.draws import Draws, ExpectedDraws, StochasticDraws
 from forcegen.engine.guard import OutOfRangeError, check_block, explain
 from forcegen.engine.sampling import ParameterSet, sample_block
 from forcegen.engine.step import BlockOutput, simulate_block
+from forcegen.engine.streams import BLOCK_SIZE
 from forcegen.scenario.model import Scenario
 
 __all__ = ["BlockRun", "Mode", "run_block"]
@@ -49,10 +50,10 @@ def run_block(
     The result depends only on the arguments (and the package version), which is what
     makes runs split over processes or a Dask cluster identical to a single-process run.
 
-    ``rows`` keeps only the block's first replicates. It is honoured in the mean-field
-    mode only, where replicates draw nothing at random and are independent of each
-    other; stochastic blocks are always simulated whole, because their streams are
-    consumed block-wide.
+    ``rows`` simulates only the block's first replicates, with the same results for
+    them as the whole block: replicates are independent of each other (every random
+    number is keyed by its replicate, see :mod:`forcegen.engine.counters`; parameters
+    are sampled for the whole block and the first rows kept).
 
     ``threads`` draws the channels' returns and exits in parallel threads; the result
     does not depend on it. ``on_day`` is called with the days simulated so far.
@@ -70,7 +71,7 @@ def run_block(
         given=given,
         given_quantiles=given_quantiles,
     )
-    if mode == "mean-field" and rows is not None:
+    if rows is not None and rows < BLOCK_SIZE:
         params = ParameterSet(
             values={k: v[:rows] for k, v in params.values.items()},
             quantiles={k: v[:rows] for k, v in params.quantiles.items()},

@@ -226,6 +226,7 @@ def simulate_block(
     for t in range(T):
         if on_day is not None:
             on_day(t)
+        draws.start_day(t)  # the day's random numbers (counter-based; see draws.py)
         counts.fill(0)
         # 1. pools
         for pl in plan.pools:

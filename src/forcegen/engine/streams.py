@@ -1,10 +1,14 @@
 """Random streams: the reproducibility contract in one place.
 
-Replicates are simulated in fixed blocks of :data:`BLOCK_SIZE`. Every random draw a
-block makes comes from a stream named by *what* it draws (a parameter, or one
-transition of one channel), derived as::
+Replicates are simulated in fixed blocks of :data:`BLOCK_SIZE`. A block's parameter
+values are sampled from a stream named by the parameter, derived as::
 
-    SeedSequence(seed, spawn_key=(domain, block, crc32(name)))
+    SeedSequence(seed, spawn_key=(PARAMETER_DOMAIN, block, crc32(name)))
+
+Its transitions (one per channel and kind: enlistment, exits, renewals, …) draw
+counter-based numbers keyed by (seed, stream name, replicate, day, slot) instead
+(:mod:`forcegen.engine.counters`), so that a changed count cannot shift the numbers of
+any other decision. :data:`TRANSITION_DOMAIN` is kept for :func:`stream` callers.
 
 Consequences, each tested:
 
