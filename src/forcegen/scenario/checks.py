@@ -41,6 +41,7 @@ from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.bounds import (
     FIRST_DATE,
     LAST_DATE,
+    MAX_ARRIVAL_EVASION,
     MAX_DAYS,
     MAX_EXCHANGE_RATE,
     MAX_MONEY,
@@ -55,6 +56,7 @@ from forcegen.scenario.model import (
     BehaviouralEnlistment,
     ChangePay,
     Channel,
+    MobilisationWave,
     Scenario,
     SeriesEnlistment,
 )
@@ -480,6 +482,7 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _behavioural_pools(scenario),
         _currencies(scenario),
         _start_warnings(scenario),
+        _arrival_waves(scenario),
     )
     problems = [_to_problem(f, sources) for f in findings]
     return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field, p.message))
@@ -969,3 +972,18 @@ def _recovering_without_wounded(scenario: Scenario, i: int, channel: Channel) ->
         f"probability ({_START_DOC})"
     )
     yield _Finding(("channels", i, "initial", "recovering"), message, "warning")
+
+
+def _arrival_waves(scenario: Scenario) -> Iterator[_Finding]:
+    """A wave whose size counts arrivals calls ``size / (1 − evasion)`` people: the
+    evasion share must stay below 1 (at most :data:`MAX_ARRIVAL_EVASION`)."""
+    for k, event in enumerate(scenario.events):
+        if isinstance(event, MobilisationWave) and event.size_counts == "arrivals":
+            reach = _upper(event.evasion_share)
+            if reach > MAX_ARRIVAL_EVASION:
+                message = (
+                    f"can reach {reach:g}, but a wave with `size_counts: arrivals` calls "
+                    f"size / (1 − evasion_share) people, so evasion_share must be at most "
+                    f"{MAX_ARRIVAL_EVASION:g}"
+                )
+                yield _Finding(("events", k, "evasion_share"), message)

@@ -1,0 +1,405 @@
+"""Exact checks of dated legal rules, absence with return to duty, mobilisation waves
+sized in calls or arrivals, and combat hazards per exposure (issue #13, items 3–5).
+
+Each mechanism has a closed form in the mean-field mode (docs/model.md), the
+stochastic mode agrees with it in the mean (fixed seeds; tolerances of 4 standard
+errors, stated per test), both modes conserve people with the new ``absent`` state,
+and the new fields, when neutral, change nothing (bit-identical arrays).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from engine_helpers import ensemble, mean_field, no_losses, scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_conservation import assert_conserved, initial_totals
+
+from forcegen.engine.simulate import run_block
+from forcegen.engine.step import TRANSITION_KINDS
+from forcegen.errors import ScenarioError
+from forcegen.scenario.load import load_scenario, load_scenario_text
+from forcegen.scenario.model import EXIT_CAUSES, STATES, Scenario
+
+ABSENT = STATES.index("absent")
+DEPLOYED = STATES.index("deployed")
+
+
+def kind(name: str) -> int:
+    return TRANSITION_KINDS.index(name)
+
+
+def cause(name: str) -> int:
+    return EXIT_CAUSES.index(name)
+
+
+# ----------------------------------------------------------------- dated legal rules
+def rules_scenario(**event: Any) -> Scenario:
+    """1,000 deployed spread over ages 0…99 of a 100-day term, early termination
+    0.01 a day from age 0, no hazards, no recruits; a ``contract_rules`` event on
+    day 30 (2023-01-31)."""
+    return scenario(
+        [
+            {
+                "id": "a",
+                "enlistment": {"model": "series", "recruits_per_day": 0.0},
+                "contract": {"term_days": 100, "early_termination_per_day": 0.01},
+                "initial": {"deployed": 1000},
+            }
+        ],
+        horizon=80,
+        events=[{"type": "contract_rules", "date": "2023-01-31", **event}],
+    )
+
+
+def test_rules_suspend_termination_and_make_contracts_open_ended() -> None:
+    """Before day 30, ``N0/T · (T − t − 1) · (1 − e)^(t+1)`` people remain at the end
+    of day ``t``; from day 30 nobody leaves: neither terminated nor expired."""
+    n0, term, e, day = 1000.0, 100, 0.01, 30
+    mf = mean_field(rules_scenario(voluntary_termination=False, open_ended=True))
+    deployed = mf.strength[0, :, 0, DEPLOYED]
+    t = np.arange(day)
+    expected = n0 / term * (term - t - 1) * (1 - e) ** (t + 1)
+    np.testing.assert_allclose(deployed[:day], expected, rtol=1e-12)
+    np.testing.assert_allclose(deployed[day:], expected[-1], rtol=1e-12)
+    assert mf.outflow[0, day:, 0].sum() == 0.0
+    # Before the date, both routes out are open.
+    assert mf.outflow[0, :day, 0, cause("terminated")].sum() > 200
+    assert mf.outflow[0, :day, 0, cause("expired")].sum() > 200
+
+
+def test_rules_are_separate_switches() -> None:
+    """Suspending termination alone keeps expiry at term end, and vice versa."""
+    only_termination = mean_field(rules_scenario(voluntary_termination=False))
+    only_open = mean_field(rules_scenario(open_ended=True))
+    assert only_termination.outflow[0, 30:, 0, cause("terminated")].sum() == 0.0
+    assert only_termination.outflow[0, 30:, 0, cause("expired")].sum() > 100
+    assert only_open.outflow[0, 30:, 0, cause("expired")].sum() == 0.0
+    assert only_open.outflow[0, 30:, 0, cause("terminated")].sum() > 100
+
+
+def test_rules_in_the_stochastic_mode() -> None:
+    """Same law in whole people: no exits at all after the date, and the number kept
+    agrees with the mean-field value (binomial thinning: 4 standard errors)."""
+    scn = rules_scenario(voluntary_termination=False, open_ended=True)
+    ens = ensemble(scn, runs=128, seed=3)
+    assert ens.outflow[:, 30:, 0].sum() == 0
+    kept = ens.strength[:, -1, 0, DEPLOYED]
+    expected = mean_field(scn).strength[0, -1, 0, DEPLOYED]
+    assert abs(kept.mean() - expected) < 4 * kept.std(ddof=1) / np.sqrt(kept.size)
+
+
+# ---------------------------------------------------------- absence, return to duty
+def absence_scenario(p: float = 0.6, mean_days: float = 10.0) -> Scenario:
+    """1,000 deployed (indefinite contracts, no training), deserting at 0.01 a day;
+    a deserter is caught with probability ``p`` and back after ``mean_days``."""
+    return scenario(
+        [
+            {
+                "id": "a",
+                "enlistment": {"model": "series", "recruits_per_day": 0.0},
+                "initial": {"deployed": 1000},
+            }
+        ],
+        horizon=120,
+        losses=no_losses(
+            deserted_per_day=0.01,
+            returns_to_duty={"deserted": {"return_probability": p, "mean_days": mean_days}},
+        ),
+    )
+
+
+def test_absence_closed_form() -> None:
+    """Deployed ``D`` and absent ``A`` follow ``x(t+1) = M x(t)``,
+    ``M = [[1 − d, r], [p d, 1 − r]]`` (``r = 1 / mean_days``): returns come from the
+    start-of-day absent, today's deserters are caught with ``p``. Prosecutions are
+    ``p d D``, returns ``r A``, permanent desertions ``(1 − p) d D``."""
+    d, p, r = 0.01, 0.6, 0.1
+    mf = mean_field(absence_scenario())
+    m = np.array([[1 - d, r], [p * d, 1 - r]])
+    x = np.array([1000.0, 0.0])
+    states = []
+    for _ in range(120):
+        states.append(x)
+        x = m @ x
+    before = np.array(states)  # start of each day
+    after = np.vstack([before[1:], x])
+    np.testing.assert_allclose(mf.strength[0, :, 0, DEPLOYED], after[:, 0], rtol=1e-10)
+    np.testing.assert_allclose(mf.strength[0, :, 0, ABSENT], after[:, 1], rtol=1e-10)
+    tr = mf.transition[0, :, 0]
+    np.testing.assert_allclose(tr[:, kind("prosecuted")], p * d * before[:, 0], rtol=1e-10)
+    np.testing.assert_allclose(tr[:, kind("rejoined")], r * before[:, 1], rtol=1e-10)
+    np.testing.assert_allclose(
+        mf.outflow[0, :, 0, cause("deserted")], (1 - p) * d * before[:, 0], rtol=1e-10
+    )
+
+
+def test_absence_stochastic_agrees_with_closed_form() -> None:
+    """End deployed, absent and cumulative prosecutions: ensemble means within 4
+    standard errors of the mean-field values."""
+    scn = absence_scenario()
+    ens, mf = ensemble(scn, runs=256, seed=5), mean_field(scn)
+    picks = {
+        "deployed": (ens.strength[:, -1, 0, DEPLOYED], mf.strength[0, -1, 0, DEPLOYED]),
+        "absent": (ens.strength[:, -1, 0, ABSENT], mf.strength[0, -1, 0, ABSENT]),
+        "prosecuted": (
+            ens.transition[:, :, 0, kind("prosecuted")].sum(axis=1),
+            mf.transition[0, :, 0, kind("prosecuted")].sum(),
+        ),
+    }
+    for name, (x, expected) in picks.items():
+        se = x.std(ddof=1) / np.sqrt(x.size)
+        assert abs(x.mean() - expected) < 4 * se, (name, x.mean(), expected, se)
+
+
+def test_absent_people_return_at_the_renewal_age() -> None:
+    """In a fixed-term channel, people back from absence serve a renewed term: with
+    term 60 and renewal term 40 they resume at age 20. Caught deserters are back the
+    next day (mean 1 day), so those back on day ``r`` face 40 days of desertion and
+    expire on day ``r + 40``: ``expired(r + 40) = rejoined(r) · 0.95^40`` for
+    ``r ≥ 20`` (the initial people, ages 0…59, have all expired by day 59)."""
+    scn = scenario(
+        [
+            {
+                "id": "a",
+                "enlistment": {"model": "series", "recruits_per_day": 0.0},
+                "contract": {"term_days": 60, "renewal_term_days": 40},
+                "initial": {"deployed": 600},
+            }
+        ],
+        horizon=150,
+        losses=no_losses(
+            deserted_per_day=0.05,
+            returns_to_duty={"deserted": {"return_probability": 1.0, "mean_days": 1}},
+        ),
+    )
+    mf = mean_field(scn)
+    rejoined = mf.transition[0, :, 0, kind("rejoined")]
+    expired = mf.outflow[0, :, 0, cause("expired")]
+    r = np.arange(20, 110)
+    assert rejoined[r].min() > 0.1
+    np.testing.assert_allclose(expired[r + 40], rejoined[r] * 0.95**40, rtol=1e-10)
+    assert mf.outflow[0, :, 0, cause("deserted")].sum() == 0.0
+
+
+# --------------------------------------------------------------------------- waves
+def wave_scenario(size_counts: str, *, evasion: float = 0.2, size: float = 3000) -> Scenario:
+    return scenario(
+        [{"id": "m", "enlistment": {"model": "mobilisation"}, "training_days": 5}],
+        horizon=60,
+        events=[
+            {
+                "type": "mobilisation_wave",
+                "date": "2023-01-05",
+                "channel": "m",
+                "size_people": size,
+                "duration_days": 30,
+                "evasion_share": evasion,
+                "size_counts": size_counts,
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("size_counts", "called", "arrived"),
+    [("calls", 3000.0, 2400.0), ("arrivals", 3750.0, 3000.0)],
+)
+def test_wave_size_as_calls_or_arrivals(size_counts: str, called: float, arrived: float) -> None:
+    """Mean-field: calls ``S`` and arrivals ``S (1 − e)``, or arrivals ``S`` and calls
+    ``S / (1 − e)``; evaders the difference; arrivals are the channel's recruits."""
+    mf = mean_field(wave_scenario(size_counts))
+    tr = mf.transition[0, :, 0]
+    assert tr[:, kind("called")].sum() == pytest.approx(called, rel=1e-12)
+    assert tr[:, kind("mobilised")].sum() == pytest.approx(arrived, rel=1e-12)
+    assert tr[:, kind("evaded")].sum() == pytest.approx(called - arrived, rel=1e-12)
+    assert mf.inflow[0, :, 0, 0].sum() == pytest.approx(arrived, rel=1e-12)
+    # Spread evenly over the 30 days from day 4.
+    np.testing.assert_allclose(tr[4:34, kind("called")], called / 30, rtol=1e-12)
+    assert tr[:4, kind("called")].sum() == 0.0
+
+
+def test_wave_arrivals_stochastic() -> None:
+    """Whole people: calls are the rounding of ``S / (1 − e)`` (3,750) every time,
+    arrivals are binomial around 3,000 (within 4 standard errors), and every call is
+    an arrival or an evader on its day."""
+    ens = ensemble(wave_scenario("arrivals"), runs=128, seed=9)
+    tr = ens.transition[:, :, 0]
+    assert np.all(tr[:, :, kind("called")].sum(axis=1) == 3750)
+    np.testing.assert_array_equal(
+        tr[:, :, kind("called")], tr[:, :, kind("mobilised")] + tr[:, :, kind("evaded")]
+    )
+    arrived = tr[:, :, kind("mobilised")].sum(axis=1)
+    se = np.sqrt(3750 * 0.8 * 0.2 / arrived.size)
+    assert abs(arrived.mean() - 3000) < 4 * se
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    size=st.integers(min_value=0, max_value=5000),
+    evasion=st.sampled_from([0.0, 0.05, 0.33, 0.5, 0.9]),
+    seed=st.integers(min_value=0, max_value=2**31),
+)
+def test_wave_calls_property(size: int, evasion: float, seed: int) -> None:
+    """For any size and evasion, a wave sized in arrivals calls exactly
+    ``floor(S / (1 − e))`` people over its duration, each an arrival or an evader, and
+    people are conserved."""
+    scn = wave_scenario("arrivals", evasion=evasion, size=size)
+    out = run_block(scn, seed=seed, block=0, mode="stochastic", rows=2).output
+    tr = out.transition[:, :, 0].astype(np.int64)
+    expected = int(np.floor(np.float64(size) / (1.0 - evasion)))
+    assert np.all(tr[:, :, kind("called")].sum(axis=1) == expected)
+    assert np.all(
+        tr[:, :, kind("called")] == tr[:, :, kind("mobilised")] + tr[:, :, kind("evaded")]
+    )
+    assert_conserved(out, initial_totals(scn), exact=True)
+
+
+def test_wave_with_arrivals_needs_evasion_below_one() -> None:
+    text = """
+name: t
+start_date: 2023-01-01
+horizon_days: 30
+channels:
+  - id: m
+    enlistment: {model: mobilisation}
+losses:
+  killed_per_day: 0
+  wounded_per_day: 0
+  missing_per_day: 0
+  recovery: {mean_days: 10, return_probability: 0.5}
+events:
+  - type: mobilisation_wave
+    date: 2023-01-02
+    channel: m
+    size_people: 100
+    duration_days: 5
+    evasion_share: 1.0
+    size_counts: arrivals
+"""
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text, strict=False)
+    message = str(err.value)
+    assert "evasion_share" in message
+    assert "at most 0.99" in message
+    assert message.startswith("<string>:19:")  # the line of evasion_share
+
+
+# ------------------------------------------------------------------------ exposure
+def exposure_scenario(**exposure: Any) -> Scenario:
+    """Two channels of 1,000 deployed (indefinite), killed 0.002 a day at the front;
+    the tempo doubles on day 40; channel ``assault`` has its own dated front share."""
+    channels = [
+        {
+            "id": "assault",
+            "enlistment": {"model": "series", "recruits_per_day": 0.0},
+            "initial": {"deployed": 1000},
+            "front_share": {
+                "series": [
+                    {"from": "2023-01-01", "value": 0.9},
+                    {"from": "2023-01-21", "value": 0.5},
+                ]
+            },
+        },
+        {
+            "id": "rear",
+            "enlistment": {"model": "series", "recruits_per_day": 0.0},
+            "initial": {"deployed": 1000},
+        },
+    ]
+    return scenario(
+        channels,
+        horizon=80,
+        losses=no_losses(killed_per_day=0.002, exposure=exposure),
+    )
+
+
+def test_exposure_closed_form() -> None:
+    """``D(t) = D0 Π_s (1 − k τ(s) (f(s) + (1 − f(s)) ρ))`` per channel."""
+    exposure = {
+        "tempo": {
+            "series": [
+                {"from": "2023-01-01", "value": 1.0},
+                {"from": "2023-02-10", "value": 2.0},
+            ]
+        },
+        "front_share": 0.1,
+        "rear_hazard_ratio": 0.25,
+    }
+    mf = mean_field(exposure_scenario(**exposure))
+    days = np.arange(80)
+    tempo = np.where(days >= 40, 2.0, 1.0)
+    for c, front in enumerate((np.where(days >= 20, 0.5, 0.9), np.full(80, 0.1))):
+        daily = 1 - 0.002 * tempo * (front + (1 - front) * 0.25)
+        np.testing.assert_allclose(
+            mf.strength[0, :, c, DEPLOYED], 1000 * np.cumprod(daily), rtol=1e-12
+        )
+
+
+def test_exposure_stochastic_agrees() -> None:
+    """Cumulative killed per channel: ensemble mean within 4 standard errors of the
+    mean-field value."""
+    scn = exposure_scenario(front_share=0.1, rear_hazard_ratio=0.25, tempo=1.5)
+    ens, mf = ensemble(scn, runs=256, seed=13), mean_field(scn)
+    for c in range(2):
+        x = ens.outflow[:, :, c, cause("killed")].sum(axis=1)
+        expected = mf.outflow[0, :, c, cause("killed")].sum()
+        assert abs(x.mean() - expected) < 4 * x.std(ddof=1) / np.sqrt(x.size), (c, x.mean())
+
+
+# ------------------------------------------------------ conservation, neutral fields
+def everything() -> Scenario:
+    """The reference-agreement scenario of the new mechanisms (all of them at once)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "reference"))
+    from test_reference_legal_exposure import legal_exposure_scenario
+
+    return Scenario.model_validate(legal_exposure_scenario())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_conservation_with_absence_waves_and_rules(seed: int) -> None:
+    """``Δ(training + deployed + recovering + absent) = inflow − outflow`` every day,
+    exactly in whole people; absent people are counted."""
+    scn = everything()
+    out = run_block(scn, seed=seed, block=0, mode="stochastic", rows=16).output
+    assert_conserved(out, initial_totals(scn), exact=True)
+    assert out.strength[..., ABSENT].max() > 0
+
+
+def test_mean_field_conservation_with_absence_waves_and_rules() -> None:
+    scn = everything()
+    out = run_block(scn, seed=0, block=0, mode="mean-field", rows=1).output
+    assert_conserved(out, initial_totals(scn), exact=False, rtol=1e-9)
+
+
+def _with(spec: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    node = spec
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    return spec
+
+
+@pytest.mark.parametrize("name", ["russia-2022-covert", "russia-2022-mobilisation"])
+@pytest.mark.parametrize("mode", ["stochastic", "mean-field"])
+def test_neutral_new_fields_change_nothing(name: str, mode: str) -> None:
+    """A built-in with neutral new fields — exposure with tempo 1, everyone at the
+    front; a ``contract_rules`` event that changes nothing — gives bit-identical
+    arrays for the same seed and sampled parameters."""
+    base = load_scenario(name)
+    spec = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    _with(spec, ("losses", "exposure"), {"tempo": 1.0, "front_share": 1.0})
+    spec["events"].append(
+        {"type": "contract_rules", "date": str(base.start_date), "open_ended": False}
+    )
+    neutral = Scenario.model_validate(spec)
+    a = run_block(base, seed=1, block=0, mode=mode, rows=4).output  # type: ignore[arg-type]
+    b = run_block(neutral, seed=1, block=0, mode=mode, rows=4).output  # type: ignore[arg-type]
+    for series in ("strength", "inflow", "outflow", "transition", "pool", "cost", "unpaid"):
+        np.testing.assert_array_equal(getattr(a, series), getattr(b, series), err_msg=series)
