@@ -403,3 +403,31 @@ def test_neutral_new_fields_change_nothing(name: str, mode: str) -> None:
     b = run_block(neutral, seed=1, block=0, mode=mode, rows=4).output  # type: ignore[arg-type]
     for series in ("strength", "inflow", "outflow", "transition", "pool", "cost", "unpaid"):
         np.testing.assert_array_equal(getattr(a, series), getattr(b, series), err_msg=series)
+
+
+def test_front_share_without_exposure_is_a_located_warning() -> None:
+    from forcegen.scenario.load import load_scenario_text_with_warnings
+
+    text = """
+name: t
+start_date: 2023-01-01
+horizon_days: 30
+channels:
+  - id: a
+    enlistment: {model: series, recruits_per_day: 1}
+    front_share: 0.5
+losses:
+  killed_per_day: 0.001
+  wounded_per_day: 0
+  missing_per_day: 0
+  recovery: {mean_days: 10, return_probability: 0.5}
+"""
+    loaded = load_scenario_text_with_warnings(text, strict=False)
+    found = [
+        w
+        for w in loaded.warnings
+        if w.field == "channels[0].front_share" and "no source" not in w.message
+    ]
+    assert len(found) == 1, loaded.warnings
+    assert found[0].line == 8
+    assert "losses.exposure" in found[0].message

@@ -483,6 +483,7 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _currencies(scenario),
         _start_warnings(scenario),
         _arrival_waves(scenario),
+        _front_share_without_exposure(scenario),
     )
     problems = [_to_problem(f, sources) for f in findings]
     return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field, p.message))
@@ -987,3 +988,18 @@ def _arrival_waves(scenario: Scenario) -> Iterator[_Finding]:
                     f"{MAX_ARRIVAL_EVASION:g}"
                 )
                 yield _Finding(("events", k, "evasion_share"), message)
+
+
+def _front_share_without_exposure(scenario: Scenario) -> Iterator[_Finding]:
+    """A channel's ``front_share`` matters only with ``losses.exposure`` (a warning:
+    the scenario runs, with hazards per deployed person)."""
+    if scenario.losses.exposure is not None:
+        return
+    for i, channel in enumerate(scenario.channels):
+        if channel.front_share is not None:
+            message = (
+                "has no effect: without `losses.exposure` the combat hazards apply to "
+                "every deployed person; add `losses.exposure` (docs/model.md, Exposure) "
+                "or remove it"
+            )
+            yield _Finding(("channels", i, "front_share"), message, "warning", at_key=True)
