@@ -431,3 +431,128 @@ losses:
     assert len(found) == 1, loaded.warnings
     assert found[0].line == 8
     assert "losses.exposure" in found[0].message
+
+
+# ------------------------------------------------- property: random scenarios, CRN
+@st.composite
+def scenarios_with_new_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """The random scenarios of test_conservation plus the new mechanisms, each drawn
+    on or off: returns to duty, exposure with front shares, contract rules, waves sized
+    in arrivals."""
+    from test_conservation import _date, random_scenarios
+
+    spec = draw(random_scenarios())
+    prob = st.floats(0.0, 1.0)
+    losses = spec["losses"]
+    returns = {}
+    for absence in ("deserted", "refused"):
+        if draw(st.booleans()):
+            returns[absence] = {
+                "return_probability": draw(prob),
+                "mean_days": draw(st.floats(1, 40)),
+            }
+    losses["returns_to_duty"] = returns
+    if draw(st.booleans()):
+        losses["exposure"] = {
+            "tempo": draw(st.floats(0, 2)),
+            "front_share": draw(prob),
+            "rear_hazard_ratio": draw(prob),
+        }
+        for ch in spec["channels"]:
+            if draw(st.booleans()):
+                ch["front_share"] = draw(prob)
+    ids = [ch["id"] for ch in spec["channels"]]
+    day = st.integers(0, spec["horizon_days"] - 1)
+    for _ in range(draw(st.integers(0, 2))):
+        spec["events"].append(
+            {
+                "type": "contract_rules",
+                "date": _date(draw(day)),
+                "voluntary_termination": draw(st.one_of(st.none(), st.booleans())),
+                "open_ended": draw(st.one_of(st.none(), st.booleans())),
+                "channels": draw(st.one_of(st.none(), st.lists(st.sampled_from(ids), min_size=1))),
+            }
+        )
+    for event in spec["events"]:
+        if event["type"] == "mobilisation_wave" and draw(st.booleans()):
+            event["size_counts"] = "arrivals"
+    return spec
+
+
+@settings(
+    max_examples=30,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(spec=scenarios_with_new_fields(), seed=st.integers(0, 2**32 - 1))
+def test_random_scenarios_with_new_fields_conserve_people(spec: dict[str, Any], seed: int) -> None:
+    """Whole people conserved exactly in the stochastic mode, to 1e-6 in the
+    mean-field mode; every wave's calls are its arrivals plus its evaders."""
+    scn = Scenario.model_validate(spec)
+    initial = initial_totals(scn)
+    out = run_block(scn, seed=seed, block=0, sample_parameters=False, rows=4).output
+    assert_conserved(out, initial, exact=True)
+    tr = out.transition.astype(np.int64)
+    np.testing.assert_array_equal(
+        tr[..., kind("called")], tr[..., kind("mobilised")] + tr[..., kind("evaded")]
+    )
+    mf = run_block(scn, seed=seed, block=0, mode="mean-field", sample_parameters=False).output
+    assert_conserved(mf, initial, exact=False, rtol=1e-6)
+
+
+def test_same_seed_same_absence_and_wave_series() -> None:
+    """Reproducibility covers the new state and series: same scenario and seed, same
+    arrays; another seed, other absences."""
+    scn = everything()
+    a = run_block(scn, seed=4, block=0, rows=8).output
+    b = run_block(scn, seed=4, block=0, rows=8).output
+    c = run_block(scn, seed=5, block=0, rows=8).output
+    np.testing.assert_array_equal(a.strength, b.strength)
+    np.testing.assert_array_equal(a.transition, b.transition)
+    assert not np.array_equal(a.strength[..., ABSENT], c.strength[..., ABSENT])
+
+
+def test_common_random_numbers_for_new_mechanisms() -> None:
+    """Each decision draws from its own stream: changing the contract channel's front
+    share or the second wave's sizing leaves the other channel bit-identical; changing
+    only the refusers' return probability leaves the first day's deaths identical (they
+    are drawn before anyone is caught) and changes the absences."""
+    front = legal_spec()
+    front["channels"][0]["front_share"] = 0.9
+    wave = legal_spec()
+    wave["events"][2]["size_counts"] = "calls"
+    refused = legal_spec()
+    refused["losses"]["returns_to_duty"]["refused"]["return_probability"] = 0.3
+    specs = {"base": legal_spec(), "front": front, "wave": wave, "refused": refused}
+    out = {
+        k: run_block(Scenario.model_validate(v), seed=6, block=0, rows=8).output
+        for k, v in specs.items()
+    }
+    for series in ("strength", "outflow", "transition"):
+        np.testing.assert_array_equal(
+            getattr(out["base"], series)[:, :, 1], getattr(out["front"], series)[:, :, 1]
+        )
+        np.testing.assert_array_equal(
+            getattr(out["base"], series)[:, :, 0], getattr(out["wave"], series)[:, :, 0]
+        )
+    assert not np.array_equal(out["base"].transition[:, :, 1], out["wave"].transition[:, :, 1])
+    assert not np.array_equal(out["base"].outflow[:, :, 0], out["front"].outflow[:, :, 0])
+    killed = cause("killed")
+    np.testing.assert_array_equal(
+        out["base"].outflow[:, :1, :, killed], out["refused"].outflow[:, :1, :, killed]
+    )
+    assert not np.array_equal(
+        out["base"].strength[..., ABSENT], out["refused"].strength[..., ABSENT]
+    )
+
+
+def legal_spec() -> dict[str, Any]:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "reference"))
+    from test_reference_legal_exposure import legal_exposure_scenario
+
+    return legal_exposure_scenario()
