@@ -556,3 +556,78 @@ def legal_spec() -> dict[str, Any]:
     from test_reference_legal_exposure import legal_exposure_scenario
 
     return legal_exposure_scenario()
+
+
+# ---------------------------------------------------------- Lanchester-style losses
+def crowded_scenario(exponent: float | None, **extra: Any) -> Scenario:
+    """1,000 deployed (indefinite), all at the front, killed 0.01 a day at 500 people
+    at the front."""
+    exposure: dict[str, Any] = {"front_share": 1.0, **extra}
+    if exponent is not None:
+        exposure |= {"front_exponent": exponent, "reference_front_people": 500}
+    return scenario(
+        [
+            {
+                "id": "a",
+                "enlistment": {"model": "series", "recruits_per_day": 0.0},
+                "initial": {"deployed": 1000},
+            }
+        ],
+        horizon=100,
+        losses=no_losses(killed_per_day=0.01, exposure=exposure),
+    )
+
+
+@pytest.mark.parametrize("exponent", [0.0, 2.0])
+def test_losses_per_day_grow_as_a_power_of_the_front(exponent: float) -> None:
+    """Losses per day ``k τ F_ref (F / F_ref)^α``: with ``α = 0`` a fixed 5 a day
+    (``D(t) = 1000 − 5 (t + 1)``), with ``α = 2`` ``D' = D − k D² / F_ref``."""
+    mf = mean_field(crowded_scenario(exponent))
+    deployed = mf.strength[0, :, 0, DEPLOYED]
+    d, expected = 1000.0, []
+    for _ in range(100):
+        d -= 0.01 * 500 * (d / 500) ** exponent
+        expected.append(d)
+    np.testing.assert_allclose(deployed, expected, rtol=1e-12)
+
+
+def test_losses_per_day_stochastic_mean() -> None:
+    """With ``α = 0`` the expected deaths are 5 a day whatever the number at the front:
+    the ensemble's total over 100 days is within 4 standard errors of 500."""
+    ens = ensemble(crowded_scenario(0.0), runs=256, seed=21)
+    killed = ens.outflow[:, :, 0, cause("killed")].sum(axis=1)
+    se = killed.std(ddof=1) / np.sqrt(killed.size)
+    assert abs(killed.mean() - 500.0) < 4 * se
+
+
+@pytest.mark.parametrize("mode", ["stochastic", "mean-field"])
+def test_front_exponent_one_changes_nothing(mode: str) -> None:
+    """``front_exponent: 1`` is the per-person hazard: bit-identical arrays."""
+    a = run_block(crowded_scenario(None), seed=2, block=0, mode=mode, rows=4).output  # type: ignore[arg-type]
+    b = run_block(crowded_scenario(1.0), seed=2, block=0, mode=mode, rows=4).output  # type: ignore[arg-type]
+    np.testing.assert_array_equal(a.strength, b.strength)
+    np.testing.assert_array_equal(a.outflow, b.outflow)
+
+
+def test_front_exponent_needs_a_reference() -> None:
+    from forcegen.scenario.load import load_scenario_text
+
+    text = """
+name: t
+start_date: 2023-01-01
+horizon_days: 30
+channels:
+  - id: a
+    enlistment: {model: series, recruits_per_day: 1}
+losses:
+  killed_per_day: 0.001
+  wounded_per_day: 0
+  missing_per_day: 0
+  recovery: {mean_days: 10, return_probability: 0.5}
+  exposure:
+    front_exponent: 0
+"""
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text, strict=False)
+    assert err.value.problems[0].line == 14  # the front_exponent line
+    assert "reference_front_people" in err.value.problems[0].message

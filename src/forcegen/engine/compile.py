@@ -187,6 +187,8 @@ class ChannelPlan:
     absence_slot: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """``(R,)`` slot where people back from absence resume: the renewal age (fixed
     terms) or the tail (indefinite contracts)."""
+    front_share: Schedule | None = None
+    """With ``losses.exposure``: the channel's share of the deployed at the front."""
 
     @property
     def tail(self) -> int:
@@ -246,6 +248,10 @@ class Plan:
     pools: list[PoolPlan]
     channel_ids: list[str] = field(default_factory=list)
     pool_ids: list[str] = field(default_factory=list)
+    front_exponent: FloatArray | None = None
+    """``(R,)`` exponent of the people at the front in the losses per day (None: 1)."""
+    front_reference: FloatArray | None = None
+    """``(R,)`` people at the front at which the combat hazards are as given."""
 
 
 class _Resolver:
@@ -309,6 +315,8 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
         _channel_plan(res, i, ch, pool_index, channel_index, intensity, pools)
         for i, ch in enumerate(scenario.channels)
     ]
+    exposure = scenario.losses.exposure
+    lanchester = exposure is not None and exposure.front_exponent is not None
     return Plan(
         days=res.days,
         runs=res.runs,
@@ -317,6 +325,16 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
         pools=pools,
         channel_ids=[c.id for c in scenario.channels],
         pool_ids=[p.id for p in scenario.pools],
+        front_exponent=(
+            res.scalar(exposure.front_exponent)  # type: ignore[union-attr,arg-type]
+            if lanchester
+            else None
+        ),
+        front_reference=(
+            res.scalar(exposure.reference_front_people)  # type: ignore[union-attr,arg-type]
+            if lanchester
+            else None
+        ),
     )
 
 
@@ -559,6 +577,7 @@ def _channel_plan(
             if term is not None
             else np.full(runs, n_ages - 1)
         ).astype(np.int64),
+        front_share=_front_share(res, ch),
     )
 
 
@@ -593,6 +612,15 @@ def _allowed(schedule: Schedule, allowed: NDArray[np.bool_] | None) -> Schedule:
     runs = schedule.values.shape[0]
     gate = Schedule(np.tile(np.array([0.0, 1.0]), (runs, 1)), allowed.astype(np.int64))
     return Schedule.combine(lambda v, g: v * g, schedule, gate)
+
+
+def _front_share(res: _Resolver, ch: Channel) -> Schedule | None:
+    """The channel's front share with ``losses.exposure`` (its own, else the
+    scenario's), None without exposure."""
+    exposure = res.scenario.losses.exposure
+    if exposure is None:
+        return None
+    return res.schedule(ch.front_share if ch.front_share is not None else exposure.front_share)
 
 
 def _exposed(res: _Resolver, ch: Channel, hazards: Schedule) -> Schedule:

@@ -227,6 +227,11 @@ def simulate_block(
     probs_seen: list[dict[tuple[int, int, int], FloatArray]] = [{} for _ in plan.channels]
     for ch in plan.channels:
         _initial(draws, ch, svc[ch.index], rec[ch.index])
+    # Deployed people per channel at the start of the day (Lanchester-style losses).
+    deployed_now = np.zeros((R, C))
+    if plan.front_exponent is not None:
+        for ch in plan.channels:
+            deployed_now[:, ch.index] = stocks(svc[ch.index], rec[ch.index], ch.training_days)[1]
 
     pool = np.zeros((R, max(P, 1)), dtype=dtype)
     ever = np.zeros((R, max(P, 1)), dtype=np.float64)
@@ -259,9 +264,15 @@ def simulate_block(
         # the day before step 7 reads another channel's slots, so the channels can be
         # drawn first, in parallel threads (the compiled kernel releases the GIL),
         # with the same results as one after another.
-        def draw(c: int, t: int = t) -> tuple[Array, Array, Array]:
+        crowding = _front_crowding(plan, t, deployed_now)
+
+        def draw(
+            c: int, t: int = t, crowding: FloatArray | None = crowding
+        ) -> tuple[Array, Array, Array]:
             ch, ag = plan.channels[c], ages[c]
             probs = _exit_probabilities(ch, ag, t, probs_seen[c])
+            if crowding is not None:
+                probs = probs * np.where(_CROWDED, crowding[:, None, None], 1.0)
             return draws.exits_and_ageing(
                 ch.id,
                 svc[c],
@@ -383,6 +394,7 @@ def simulate_block(
             day_strength[:, c, 1] = deployed
             day_strength[:, c, 2] = recovering
             day_strength[:, c, 3] = absent[c].sum(axis=1)
+            deployed_now[:, c] = deployed
             in_service = training + deployed + recovering
             out.cost[:, t, c, 0] = in_service * ch.salary_per_day.at(t)
             paid = ch.paid_share.at(t)[:, None]
@@ -483,6 +495,27 @@ def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray
     if ch.pool >= 0:
         pool[:, ch.pool] -= n
     return n
+
+
+# Exit causes of _exit_probabilities scaled by crowding at the front: killed, wounded
+# and discharged, missing, wounded who will return.
+_CROWDED = np.array([True, True, True, False, False, False, True])
+
+
+def _front_crowding(plan: Plan, t: int, deployed: FloatArray) -> FloatArray | None:
+    """``(R,)`` factor of the combat hazards on day ``t`` when losses per day grow as
+    ``F^α`` (``F`` the people at the front at the start of the day, all channels):
+    ``(F / F_ref)^(α − 1)``; 1 where nobody is at the front. None without it."""
+    if plan.front_exponent is None or plan.front_reference is None:
+        return None
+    front = np.zeros(plan.runs)
+    for ch in plan.channels:
+        assert ch.front_share is not None
+        front = front + ch.front_share.at(t) * deployed[:, ch.index]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = front / np.maximum(plan.front_reference, 1e-300)
+        factor = np.where(front > 0, ratio ** (plan.front_exponent - 1.0), 1.0)
+    return np.where(np.isfinite(factor), factor, 1.0)
 
 
 def _absence(

@@ -484,6 +484,7 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _start_warnings(scenario),
         _arrival_waves(scenario),
         _front_share_without_exposure(scenario),
+        _front_exponent_reference(scenario),
     )
     problems = [_to_problem(f, sources) for f in findings]
     return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field, p.message))
@@ -1003,3 +1004,22 @@ def _front_share_without_exposure(scenario: Scenario) -> Iterator[_Finding]:
                 "or remove it"
             )
             yield _Finding(("channels", i, "front_share"), message, "warning", at_key=True)
+
+
+def _front_exponent_reference(scenario: Scenario) -> Iterator[_Finding]:
+    """``front_exponent`` scales the hazards by (people at the front / reference)^(α−1):
+    it needs ``reference_front_people``, more than 0."""
+    exposure = scenario.losses.exposure
+    if exposure is None or exposure.front_exponent is None:
+        return
+    path = ("losses", "exposure", "front_exponent")
+    reference = exposure.reference_front_people
+    if reference is None:
+        message = (
+            "needs `reference_front_people`: the people at the front (all channels) at "
+            "which the hazards are as given"
+        )
+        yield _Finding(path, message, at_key=True)
+    elif _lower(reference) <= 0:
+        message = f"can be {_lower(reference):g}; it must be more than 0"
+        yield _Finding(("losses", "exposure", "reference_front_people"), message)

@@ -360,6 +360,20 @@ class Exposure(_Model):
         "Combat hazards of a day in the rear relative to a day at the front",
         default_factory=_zero,
     )
+    front_exponent: Param | None = param(
+        "elasticity",
+        "Losses per day grow as (people at the front)^front_exponent: 1 (per-person "
+        "hazards, the default), 0 (daily losses set by the tempo alone)",
+        series=False,
+        default=None,
+    )
+    reference_front_people: Param | None = param(
+        "people",
+        "People at the front (all channels) at which the hazards are as given; needed "
+        "with `front_exponent`",
+        series=False,
+        default=None,
+    )
 
 
 class Losses(_Model):
