@@ -86,7 +86,7 @@ def test_transfer_joins_the_target_at_its_training_length() -> None:
     mf = mean_field(scn)
     assert mf.outflow[0, 10, 0, TRANSFERRED] == pytest.approx(100)
     assert mf.inflow[0, 10, 1, 1] == pytest.approx(100)
-    np.testing.assert_allclose(mf.strength[0, 10:13, 1], [[0, 100, 0]] * 3)
+    np.testing.assert_allclose(mf.strength[0, 10:13, 1], [[0, 100, 0, 0]] * 3)
     assert mf.outflow[0, 13, 1, EXPIRED] == pytest.approx(100)
     assert mf.transition[0, :, 1, 0].sum() == 0  # transfers are not graduates
 

@@ -105,16 +105,18 @@ def test_infinite_money_is_an_error(name: str, value: float, cause: str, mode: s
 
 
 def test_counts_at_the_limit_pass_and_beyond_it_do_not() -> None:
-    counts = np.zeros((2, 3, 20), dtype=np.int64)
+    # Day layout: strength (4 states), inflow (2), outflow (10), transition (9);
+    # column 8 is the third exit cause.
+    counts = np.zeros((2, 3, 25), dtype=np.int64)
     pools = np.zeros((2, 1), dtype=np.int64)
-    counts[1, 2, 7] = 2**31 - 1
+    counts[1, 2, 8] = 2**31 - 1
     check_day(counts, pools, 0)
-    counts[1, 2, 7] = 2**31
+    counts[1, 2, 8] = 2**31
     with pytest.raises(OutOfRangeError) as caught:
         check_day(counts, pools, 4)
     assert (caught.value.series, caught.value.entity, caught.value.category) == ("outflow", 2, 2)
     assert (caught.value.day, caught.value.replicate) == (4, 1)
-    counts[1, 2, 7] = 0
+    counts[1, 2, 8] = 0
     pools[0, 0] = -1
     with pytest.raises(OutOfRangeError) as pool_breach:
         check_day(counts, pools, 9)

@@ -19,7 +19,12 @@ Scope (point-valued parameters only, no pools):
 * fixed contract terms with renewal (same channel, or a transfer via ``renew_into``),
   ``on_term_end``; stop-loss on/off events (held people keep the hazards of their term
   age, and reach term end together on the first day it is off);
-* an initial force spread uniformly over ages.
+* an initial force spread uniformly over ages;
+* dated legal rules (``contract_rules``: open-ended contracts hold people at term end
+  like stop-loss; suspended voluntary termination), deserters and refusers caught and
+  returned to duty after an absence (``losses.returns_to_duty``), mobilisation waves
+  (no pool; size as calls or as arrivals, evasion), and combat hazards per exposure
+  (``losses.exposure``: tempo, front share, rear hazard ratio).
 
 Time: day ``t`` is split into phases at integer simulation times ``t * TICKS + phase``
 so that events happen in the order of docs/model.md ("One day").
@@ -35,6 +40,7 @@ person per day, as the document describes.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -44,16 +50,34 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from forcegen.scenario.model import EXIT_CAUSES, Scenario, StartChannel, StopChannel, StopLoss
+from forcegen.scenario.model import (
+    EXIT_CAUSES,
+    ContractRules,
+    MobilisationWave,
+    Scenario,
+    StartChannel,
+    StopChannel,
+    StopLoss,
+)
 from forcegen.scenario.params import Param
 
 __all__ = ["RefChannel", "RefModel", "RefResult", "build_model", "run_reference"]
 
 IntArray = NDArray[np.int64]
 
-TRAINING, DEPLOYED, RECOVERING = 0, 1, 2
+TRAINING, DEPLOYED, RECOVERING, ABSENT = 0, 1, 2, 3
 INFLOW_RECRUITED, INFLOW_TRANSFERRED = 0, 1
-TRANSITIONS = ("deployed", "wounded", "returned", "renewed", "evaded")
+TRANSITIONS = (
+    "deployed",
+    "wounded",
+    "returned",
+    "renewed",
+    "evaded",
+    "prosecuted",
+    "rejoined",
+    "called",
+    "mobilised",
+)
 
 # Phases of one day (simulation time = day * TICKS + phase).
 TICKS = 10
@@ -102,6 +126,12 @@ class RefChannel:
     initial_training: int
     initial_deployed: int
     initial_recovering: int
+    waves: tuple[tuple[int, float, int, float, bool], ...] = ()
+    """Mobilisation waves: (first day, size, duration, evasion share, size counts
+    arrivals)."""
+    caught: tuple[tuple[str, list[float], float], ...] = ()
+    """Per absence cause with returns to duty: (cause, daily chance a leaver is caught,
+    daily chance of being back)."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +157,10 @@ class RefResult:
     """Daily series of an ensemble of reference replicates, shaped like the engine's.
 
     Attributes:
-        strength: ``(n, T, C, 3)`` end-of-day training, deployed, recovering.
+        strength: ``(n, T, C, 4)`` end-of-day training, deployed, recovering, absent.
         inflow: ``(n, T, C, 2)`` recruited, transferred.
         outflow: ``(n, T, C, 10)`` exits by cause, in ``EXIT_CAUSES`` order.
-        transition: ``(n, T, C, 5)`` deployed, wounded, returned, renewed, evaded.
+        transition: ``(n, T, C, 9)`` in ``TRANSITIONS`` order.
     """
 
     strength: IntArray
@@ -140,7 +170,7 @@ class RefResult:
 
     @property
     def end_strength(self) -> IntArray:
-        """``(n, C, 3)`` strength at the end of the last day."""
+        """``(n, C, 4)`` strength at the end of the last day."""
         return self.strength[:, -1]
 
     @property
@@ -185,12 +215,15 @@ def build_model(scenario: Scenario) -> RefModel:
     index = {c.id: i for i, c in enumerate(scenario.channels)}
     channels: list[RefChannel] = []
     for i, ch in enumerate(scenario.channels):
-        if ch.enlistment.model != "series":
-            raise ValueError("the reference model supports series enlistment only")
+        if ch.enlistment.model not in ("series", "mobilisation"):
+            raise ValueError("the reference model supports series and mobilisation only")
         if ch.pool is not None:
             raise ValueError("the reference model does not support pools")
         active = [ch.active] * days
         stop_loss = [False] * days
+        open_ended = [False] * days
+        may_terminate = [True] * days
+        waves: list[tuple[int, float, int, float, bool]] = []
         for ev in sorted(scenario.events, key=lambda e: e.date):
             d = (ev.date - start).days
             if isinstance(ev, StartChannel | StopChannel) and ev.channel == ch.id:
@@ -199,8 +232,29 @@ def build_model(scenario: Scenario) -> RefModel:
             elif isinstance(ev, StopLoss) and (ev.channels is None or ch.id in ev.channels):
                 for k in range(max(d, 0), days):
                     stop_loss[k] = ev.active
+            elif isinstance(ev, ContractRules):
+                if ev.channels is not None and ch.id not in ev.channels:
+                    continue
+                for k in range(max(d, 0), days):
+                    if ev.open_ended is not None:
+                        open_ended[k] = ev.open_ended
+                    if ev.voluntary_termination is not None:
+                        may_terminate[k] = ev.voluntary_termination
+            elif isinstance(ev, MobilisationWave):
+                if ev.channel == ch.id:
+                    waves.append(
+                        (
+                            d,
+                            _value(ev.size_people, start),
+                            max(_whole(_value(ev.duration_days, start)), 1),
+                            _value(ev.evasion_share, start),
+                            ev.size_counts == "arrivals",
+                        )
+                    )
             elif not isinstance(ev, StartChannel | StopChannel | StopLoss):
                 raise ValueError(f"the reference model does not support {ev.type} events")
+        # An open-ended contract holds people at term end exactly as stop-loss does.
+        stop_loss = [a or b for a, b in zip(stop_loss, open_ended, strict=True)]
         training = _whole(_value(ch.training_days, start))
         contract = ch.contract
         term = None if contract.term_days is None else _whole(_value(contract.term_days, start))
@@ -212,6 +266,15 @@ def build_model(scenario: Scenario) -> RefModel:
             renew_age = max(term - _whole(_value(contract.renewal_term_days, start)), training)
         if term is not None and renew_age >= term:
             raise ValueError("the reference model needs renewal_term_days >= 1")
+        # Exposure: a deployed person is at the front with the channel's front share;
+        # combat hazards are per day at the front, the rear carrying a ratio of them.
+        exposure = [1.0] * days
+        if losses.exposure is not None:
+            exp = losses.exposure
+            front = _daily(ch.front_share or exp.front_share, start, days)
+            tempo = _daily(exp.tempo, start, days)
+            rear = _daily(exp.rear_hazard_ratio, start, days)
+            exposure = [tempo[d] * (front[d] + (1 - front[d]) * rear[d]) for d in range(days)]
         hazards: dict[str, list[float]] = {}
         for cause in _HAZARDS:
             base = _daily(getattr(losses, f"{cause}_per_day"), start, days)
@@ -221,15 +284,21 @@ def build_model(scenario: Scenario) -> RefModel:
                 else 1.0
             )
             scaled = cause in losses.intensity_applies_to
+            combat = cause in ("killed", "wounded", "missing")
             hazards[cause] = [
-                b * mult * (intensity[d] if scaled else 1.0) for d, b in enumerate(base)
+                b * mult * (intensity[d] if scaled else 1.0) * (exposure[d] if combat else 1.0)
+                for d, b in enumerate(base)
             ]
         init = ch.initial
         channels.append(
             RefChannel(
                 id=ch.id,
                 index=i,
-                recruits=_daily(ch.enlistment.recruits_per_day, start, days),
+                recruits=(
+                    _daily(ch.enlistment.recruits_per_day, start, days)
+                    if ch.enlistment.model == "series"
+                    else [0.0] * days
+                ),
                 active=active,
                 training=training,
                 withdrawal=_daily(ch.training_withdrawal_probability, start, days),
@@ -238,7 +307,14 @@ def build_model(scenario: Scenario) -> RefModel:
                 renew_age=renew_age,
                 renew_into=index[contract.renew_into] if contract.renew_into else i,
                 on_term_end=contract.on_term_end,
-                early_termination=_daily(contract.early_termination_per_day, start, days),
+                early_termination=[
+                    e if ok else 0.0
+                    for e, ok in zip(
+                        _daily(contract.early_termination_per_day, start, days),
+                        may_terminate,
+                        strict=True,
+                    )
+                ],
                 min_service=_whole(_value(contract.min_service_days, start)),
                 killed=hazards["killed"],
                 wounded=hazards["wounded"],
@@ -249,6 +325,15 @@ def build_model(scenario: Scenario) -> RefModel:
                 initial_training=_whole(_value(init.training, start)),
                 initial_deployed=_whole(_value(init.deployed, start)),
                 initial_recovering=_whole(_value(init.recovering, start)),
+                waves=tuple(waves),
+                caught=tuple(
+                    (
+                        cause,
+                        _daily(back.return_probability, start, days),
+                        1.0 / max(_value(back.mean_days, start), 1.0),
+                    )
+                    for cause, back in losses.returns_to_duty.items()
+                ),
             )
         )
     return RefModel(
@@ -274,9 +359,9 @@ class _Replicate:
         self.rng = random.Random(seed)
         self.env = simpy.Environment()
         n_ch, days = len(model.channels), model.horizon
-        self.count = [[0, 0, 0] for _ in range(n_ch)]
+        self.count = [[0, 0, 0, 0] for _ in range(n_ch)]
         self.stop_loss_now = [False] * n_ch
-        self.strength = np.zeros((days, n_ch, 3), dtype=np.int64)
+        self.strength = np.zeros((days, n_ch, 4), dtype=np.int64)
         self.inflow = np.zeros((days, n_ch, 2), dtype=np.int64)
         self.outflow = np.zeros((days, n_ch, len(EXIT_CAUSES)), dtype=np.int64)
         self.transition = np.zeros((days, n_ch, len(TRANSITIONS)), dtype=np.int64)
@@ -341,6 +426,7 @@ class _Replicate:
                 self.stop_loss_now[ch.index] = ch.stop_loss[day]
             yield from self._at(day, ENLIST)
             for ch in model.channels:
+                self._waves(ch, day)
                 if not ch.active[day] or ch.recruits[day] <= 0:
                     continue
                 # Poisson arrivals: a Poisson process of rate λ over the day.
@@ -354,6 +440,46 @@ class _Replicate:
                     self.env.process(self._recruit(ch.index, day))
             yield from self._at(day, RECORD)
             self.strength[day] = self.count
+
+    def _waves(self, ch: RefChannel, day: int) -> None:
+        """Mobilisation waves: day ``k`` of a wave of ``S`` calls over ``D`` days calls
+        ``floor(S (k+1) / D) − floor(S k / D)`` people (``S = size / (1 − evasion)``
+        when the size counts arrivals); each evades or joins."""
+        for first, size, duration, evasion, arrivals in ch.waves:
+            k = day - first
+            if not 0 <= k < duration:
+                continue
+            calls_total = size / (1.0 - evasion) if arrivals else size
+            calls = math.floor(calls_total * min((k + 1) / duration, 1.0)) - math.floor(
+                calls_total * (k / duration)
+            )
+            for _ in range(calls):
+                self.transition[day, ch.index, 7] += 1
+                if self.rng.random() < evasion:
+                    self.transition[day, ch.index, 4] += 1
+                else:
+                    self.transition[day, ch.index, 8] += 1
+                    self.env.process(self._recruit(ch.index, day))
+
+    def _absent(self, c: int, cause: str, rate: float, day: int) -> Proc:
+        """A caught deserter or refuser: absent from ``day``; from the next day on back
+        with daily probability ``rate``, at the renewal age (fixed terms) or in long
+        service (indefinite), deployed."""
+        ch = self.model.channels[c]
+        self.transition[day, c, 5] += 1
+        self.count[c][DEPLOYED] -= 1
+        self.count[c][ABSENT] += 1
+        day += 1
+        while day < self.model.horizon:
+            if self.rng.random() < rate:
+                yield from self._at(day, PLACE)
+                self.count[c][ABSENT] -= 1
+                self.count[c][DEPLOYED] += 1
+                self.transition[day, c, 6] += 1
+                age = LONG_SERVICE if ch.term is None else ch.renew_age
+                yield from self._life(c, age, DEPLOYED, day + 1)
+                return
+            day += 1
 
     def _recruit(self, c: int, day: int) -> Proc:
         """A recruit joins at age 0 (phase 5); graduates today if training is 0."""
@@ -437,11 +563,13 @@ class _Replicate:
                         else:
                             self._leave(c, DEPLOYED, "wounded_discharged", day)
                             return
-                    elif u < k + s + w + d:
-                        self._leave(c, DEPLOYED, "deserted", day)
-                        return
                     elif u < k + s + w + d + r:
-                        self._leave(c, DEPLOYED, "refused", day)
+                        cause = "deserted" if u < k + s + w + d else "refused"
+                        for name, chance, rate in ch.caught:
+                            if name == cause and rnd() < chance[day]:
+                                yield from self._absent(c, cause, rate, day)
+                                return
+                        self._leave(c, DEPLOYED, cause, day)
                         return
                     else:
                         self._leave(c, DEPLOYED, "terminated", day)

@@ -19,9 +19,12 @@ Write = Callable[..., Path]
 LineOf = Callable[[str, str], int]
 Run = Callable[..., tuple[int, str, str]]
 
-# scenario_hash of russia-2022-mobilisation when it was a full copy of
-# russia-2022-covert, before it was rewritten as `extends: russia-2022-covert`.
-MOBILISATION_HASH = "5b75a5eb01afa2efcef84dea962fd57723bec87d10e929195f0e4cef4bb46754"
+# scenario_hash of russia-2022-mobilisation. It was first the hash of the full copy of
+# russia-2022-covert it replaced (5b75a5eb…), showing the rewrite as `extends:`
+# changed nothing; it changed on purpose when the scenario took up exposure, dated
+# contract rules, returns to duty and a wave sized in arrivals (issue #13; the numbers
+# that moved are listed in docs/scenarios.md).
+MOBILISATION_HASH = "ac6dfde6c54e6c0af6238f5bb2f28b4bcd087ed718606cefe44d51580be179ef"
 
 
 def _problems(source: Path | str) -> list[str]:

@@ -64,7 +64,7 @@ from forcegen.analysis.sensitivity import (
     through_day,
 )
 from forcegen.engine.simulate import Mode
-from forcegen.engine.step import COST_KINDS, INFLOW_KINDS
+from forcegen.engine.step import COST_KINDS, INFLOW_KINDS, TRANSITION_KINDS
 from forcegen.engine.streams import BLOCK_SIZE
 from forcegen.errors import MAX_PROBLEMS, OutputError, Problem, ScenarioError, UsageError
 from forcegen.results.outputs import (
@@ -114,7 +114,7 @@ Others = Literal["prior", "expected"]
 Progress = Callable[[int, int], None]
 """Called as ``progress(simulations_done, budget)`` after each batch."""
 
-OBSERVED_SERIES: tuple[str, ...] = ("strength", "inflow", "outflow", "pool", "cost")
+OBSERVED_SERIES: tuple[str, ...] = ("strength", "inflow", "outflow", "pool", "cost", "transition")
 """Series an observation may refer to (names of :data:`forcegen.results.result.SERIES`)."""
 OBSERVED_COLUMNS: tuple[str, ...] = (
     "date",
@@ -181,8 +181,9 @@ class ObservedRow:
         date: Date observed.
         series: One of :data:`OBSERVED_SERIES`.
         channel: Channel id (pool id for ``pool``); None = all.
-        cause: Category of the series — state (strength), kind (inflow, cost) or exit
-            cause (outflow); None = all.
+        cause: Category of the series — state (strength), kind (inflow, cost,
+            transition: e.g. ``prosecuted`` for criminal cases) or exit cause (outflow);
+            None = all.
         value: Observed value (people, or scenario currency for cost); stocks are the
             end-of-day value on ``date``, flows the cumulative total from the
             scenario's start date through ``date``.
@@ -288,6 +289,7 @@ _CATEGORIES: dict[str, tuple[str, ...]] = {
     "outflow": EXIT_CAUSES,
     "pool": (),
     "cost": COST_KINDS,
+    "transition": TRANSITION_KINDS,
 }
 _MODEL_RE = re.compile(r"^\s*(exact|count|claim)\s*(?::\s*([^.\s][^\s]*?)\s*\.\.\s*(\S+)\s*)?$")
 

@@ -17,9 +17,11 @@ from numpy.typing import NDArray
 
 from forcegen.engine.sampling import ParameterSet
 from forcegen.scenario.model import (
+    ABSENCE_CAUSES,
     HAZARD_CAUSES,
     ChangePay,
     Channel,
+    ContractRules,
     MobilisationWave,
     PayPackage,
     Scenario,
@@ -111,6 +113,8 @@ class Wave:
     size: FloatArray
     duration: IntArray
     evasion: FloatArray
+    arrivals: bool = False
+    """True when ``size`` counts arrivals: ``size / (1 - evasion)`` are called."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,16 @@ class ChannelPlan:
     young: int = 0
     age_offset: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     term_slot: IntArray | None = None
+    absence_return: dict[str, Schedule] = field(default_factory=dict)
+    """Per absence cause (``deserted``, ``refused``) with returns to duty: the chance a
+    leaver is caught and returned (the rest leave for good)."""
+    absence_rate: dict[str, FloatArray] = field(default_factory=dict)
+    """Per absence cause: daily probability of being back on duty (1 / mean days)."""
+    absence_slot: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """``(R,)`` slot where people back from absence resume: the renewal age (fixed
+    terms) or the tail (indefinite contracts)."""
+    front_share: Schedule | None = None
+    """With ``losses.exposure``: the channel's share of the deployed at the front."""
 
     @property
     def tail(self) -> int:
@@ -234,6 +248,10 @@ class Plan:
     pools: list[PoolPlan]
     channel_ids: list[str] = field(default_factory=list)
     pool_ids: list[str] = field(default_factory=list)
+    front_exponent: FloatArray | None = None
+    """``(R,)`` exponent of the people at the front in the losses per day (None: 1)."""
+    front_reference: FloatArray | None = None
+    """``(R,)`` people at the front at which the combat hazards are as given."""
 
 
 class _Resolver:
@@ -297,6 +315,8 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
         _channel_plan(res, i, ch, pool_index, channel_index, intensity, pools)
         for i, ch in enumerate(scenario.channels)
     ]
+    exposure = scenario.losses.exposure
+    lanchester = exposure is not None and exposure.front_exponent is not None
     return Plan(
         days=res.days,
         runs=res.runs,
@@ -305,6 +325,16 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
         pools=pools,
         channel_ids=[c.id for c in scenario.channels],
         pool_ids=[p.id for p in scenario.pools],
+        front_exponent=(
+            res.scalar(exposure.front_exponent)  # type: ignore[union-attr,arg-type]
+            if lanchester
+            else None
+        ),
+        front_reference=(
+            res.scalar(exposure.reference_front_people)  # type: ignore[union-attr,arg-type]
+            if lanchester
+            else None
+        ),
     )
 
 
@@ -382,6 +412,10 @@ def _channel_plan(
             active[day:] = isinstance(ev, StartChannel)
         if isinstance(ev, StopLoss) and (ev.channels is None or ch.id in ev.channels):
             stop_loss[day:] = ev.active
+    # Dated legal rules: an open-ended contract holds people at term end as stop-loss
+    # does (the two switch independently); suspended termination zeroes its hazard.
+    open_ended, termination_allowed = contract_rule_flags(res, ch.id)
+    stop_loss = stop_loss | open_ended
 
     # -- pay, converted to the scenario currency; salaries per day
     pay = _pay_schedules(
@@ -448,6 +482,8 @@ def _channel_plan(
         return np.where(scaled, h * inten[:, None], h)
 
     hazards = Schedule.combine(_hazards, intensity, *base)
+    if losses.exposure is not None:
+        hazards = _exposed(res, ch, hazards)
 
     # -- enlistment
     model = ch.enlistment.model
@@ -469,6 +505,7 @@ def _channel_plan(
             size=res.scalar(ev.size_people),
             duration=np.maximum(_as_days(res.scalar(ev.duration_days)), 1),
             evasion=res.scalar(ev.evasion_share),
+            arrivals=ev.size_counts == "arrivals",
         )
         for ev in events
         if isinstance(ev, MobilisationWave) and ev.channel == ch.id
@@ -499,7 +536,9 @@ def _channel_plan(
         ).astype(np.int64),
         renew_into=channel_index[contract.renew_into] if contract.renew_into else index,
         renewal_probability=res.schedule(contract.renewal_probability),
-        early_termination=res.schedule(contract.early_termination_per_day),
+        early_termination=_allowed(
+            res.schedule(contract.early_termination_per_day), termination_allowed
+        ),
         min_service_days=min_service,
         term_end_cause=contract.on_term_end,
         withdrawal=res.schedule(ch.training_withdrawal_probability),
@@ -523,4 +562,78 @@ def _channel_plan(
         young=young,
         age_offset=age_offset,
         term_slot=term_slot,
+        absence_return={
+            cause: res.schedule(losses.returns_to_duty[cause].return_probability)
+            for cause in ABSENCE_CAUSES
+            if cause in losses.returns_to_duty
+        },
+        absence_rate={
+            cause: 1.0 / np.maximum(res.scalar(losses.returns_to_duty[cause].mean_days), 1.0)
+            for cause in ABSENCE_CAUSES
+            if cause in losses.returns_to_duty
+        },
+        absence_slot=(
+            np.where(renew_age <= young, renew_age, np.maximum(renew_age - age_offset, young + 1))
+            if term is not None
+            else np.full(runs, n_ages - 1)
+        ).astype(np.int64),
+        front_share=_front_share(res, ch),
     )
+
+
+def contract_rule_flags(
+    res: _Resolver, channel_id: str
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_] | None]:
+    """Daily flags of the ``contract_rules`` events for one channel: whether contracts
+    are open-ended, and whether early termination is allowed (None when no event
+    touches it, so that the schedule is kept as it is)."""
+    days = res.days
+    open_ended = np.zeros(days, dtype=bool)
+    allowed: NDArray[np.bool_] | None = None
+    for ev in sorted(res.scenario.events, key=lambda e: e.date):
+        if not isinstance(ev, ContractRules):
+            continue
+        if ev.channels is not None and channel_id not in ev.channels:
+            continue
+        day = res.day_of(ev.date)
+        if ev.open_ended is not None:
+            open_ended[day:] = ev.open_ended
+        if ev.voluntary_termination is not None:
+            if allowed is None:
+                allowed = np.ones(days, dtype=bool)
+            allowed[day:] = ev.voluntary_termination
+    return open_ended, allowed
+
+
+def _allowed(schedule: Schedule, allowed: NDArray[np.bool_] | None) -> Schedule:
+    """``schedule`` on the days ``allowed``, 0 on the others."""
+    if allowed is None:
+        return schedule
+    runs = schedule.values.shape[0]
+    gate = Schedule(np.tile(np.array([0.0, 1.0]), (runs, 1)), allowed.astype(np.int64))
+    return Schedule.combine(lambda v, g: v * g, schedule, gate)
+
+
+def _front_share(res: _Resolver, ch: Channel) -> Schedule | None:
+    """The channel's front share with ``losses.exposure`` (its own, else the
+    scenario's), None without exposure."""
+    exposure = res.scenario.losses.exposure
+    if exposure is None:
+        return None
+    return res.schedule(ch.front_share if ch.front_share is not None else exposure.front_share)
+
+
+def _exposed(res: _Resolver, ch: Channel, hazards: Schedule) -> Schedule:
+    """Combat hazards (killed, wounded, missing) per deployed person-day when the
+    scenario's hazards are per day at the front: times ``tempo · (f + (1 − f) ρ)``,
+    ``f`` the channel's front share and ``ρ`` the rear hazard ratio (all dated)."""
+    exposure = res.scenario.losses.exposure
+    assert exposure is not None
+    front = ch.front_share if ch.front_share is not None else exposure.front_share
+    factor = Schedule.combine(
+        lambda tempo, f, rho: tempo * (f + (1.0 - f) * rho),
+        res.schedule(exposure.tempo),
+        res.schedule(front),
+        res.schedule(exposure.rear_hazard_ratio),
+    )
+    return Schedule.combine(lambda h, e: np.where(COMBAT, h * e[:, None], h), hazards, factor)

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from forcegen.engine.compile import ChannelPlan, Plan
 from forcegen.engine.draws import Array, Draws
 from forcegen.engine.guard import check_day
-from forcegen.scenario.model import EXIT_CAUSES, HAZARD_CAUSES
+from forcegen.scenario.model import ABSENCE_CAUSES, EXIT_CAUSES, HAZARD_CAUSES, STATES
 
 __all__ = [
     "COST_KINDS",
@@ -49,7 +49,20 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 INFLOW_KINDS = ("recruited", "transferred")
-TRANSITION_KINDS = ("deployed", "wounded", "returned", "renewed", "evaded")
+TRANSITION_KINDS = (
+    "deployed",
+    "wounded",
+    "returned",
+    "renewed",
+    "evaded",
+    "prosecuted",
+    "rejoined",
+    "called",
+    "mobilised",
+)
+"""``prosecuted``: deserters and refusers caught (one criminal case each), who become
+absent; ``rejoined``: back on duty from absence; ``called``: called up by mobilisation
+waves (evaders included); ``mobilised``: arrivals from the waves."""
 COST_KINDS = (
     "salary",
     "sign_up_bonus",
@@ -67,7 +80,7 @@ _K, _W, _M, _D, _R = (HAZARD_CAUSES.index(c) for c in HAZARD_CAUSES)
 class BlockOutput:
     """Daily series of one block, each ``(R, T, ...)``; see docs/architecture.md."""
 
-    strength: Array  # (R, T, C, 3) training, deployed, recovering
+    strength: Array  # (R, T, C, 4) training, deployed, recovering, absent
     inflow: Array  # (R, T, C, 2)
     outflow: Array  # (R, T, C, 10)
     transition: Array  # (R, T, C, 5)
@@ -185,7 +198,7 @@ def simulate_block(
     count_dtype = np.int32 if integer else np.float64
     cost_dtype = np.float32 if integer else np.float64
     out = BlockOutput(
-        strength=np.zeros((R, T, C, 3), dtype=count_dtype),
+        strength=np.zeros((R, T, C, len(STATES)), dtype=count_dtype),
         inflow=np.zeros((R, T, C, len(INFLOW_KINDS)), dtype=count_dtype),
         outflow=np.zeros((R, T, C, len(EXIT_CAUSES)), dtype=count_dtype),
         transition=np.zeros((R, T, C, len(TRANSITION_KINDS)), dtype=count_dtype),
@@ -194,22 +207,31 @@ def simulate_block(
         unpaid=np.zeros((R, T, C, len(COST_KINDS)), dtype=cost_dtype),
     )
     rows = np.arange(R)
-    # The day's people counts, per channel: strength (3), inflow (2), outflow (10),
-    # transition (5). Counted in the draws' type (int64 in the stochastic mode) and
+    # The day's people counts, per channel: strength (4), inflow (2), outflow (10),
+    # transition (9). Counted in the draws' type (int64 in the stochastic mode) and
     # checked to fit before they are recorded in 32 bits (forcegen.engine.guard).
-    n_in, n_out, n_tr = len(INFLOW_KINDS), len(EXIT_CAUSES), len(TRANSITION_KINDS)
-    counts = np.zeros((R, C, 3 + n_in + n_out + n_tr), dtype=dtype)
-    day_strength = counts[..., :3]
-    day_inflow = counts[..., 3 : 3 + n_in]
-    day_outflow = counts[..., 3 + n_in : 3 + n_in + n_out]
-    day_transition = counts[..., 3 + n_in + n_out :]
+    n_st, n_in, n_out = len(STATES), len(INFLOW_KINDS), len(EXIT_CAUSES)
+    n_tr = len(TRANSITION_KINDS)
+    counts = np.zeros((R, C, n_st + n_in + n_out + n_tr), dtype=dtype)
+    day_strength = counts[..., :n_st]
+    day_inflow = counts[..., n_st : n_st + n_in]
+    day_outflow = counts[..., n_st + n_in : n_st + n_in + n_out]
+    day_transition = counts[..., n_st + n_in + n_out :]
     # People in service (training or deployed) and recovering, by age slot.
     svc: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
     rec: list[Array] = [np.zeros((R, ch.n_ages), dtype=dtype) for ch in plan.channels]
+    # People absent (caught after leaving or refusing, not yet back), per absence cause:
+    # they keep no age (see docs/model.md, "Absence and return to duty").
+    absent: list[Array] = [np.zeros((R, len(ABSENCE_CAUSES)), dtype=dtype) for _ in plan.channels]
     ages = [_ages(ch, breakpoints) for ch in plan.channels]
     probs_seen: list[dict[tuple[int, int, int], FloatArray]] = [{} for _ in plan.channels]
     for ch in plan.channels:
         _initial(draws, ch, svc[ch.index], rec[ch.index])
+    # Deployed people per channel at the start of the day (Lanchester-style losses).
+    deployed_now = np.zeros((R, C))
+    if plan.front_exponent is not None:
+        for ch in plan.channels:
+            deployed_now[:, ch.index] = stocks(svc[ch.index], rec[ch.index], ch.training_days)[1]
 
     pool = np.zeros((R, max(P, 1)), dtype=dtype)
     ever = np.zeros((R, max(P, 1)), dtype=np.float64)
@@ -243,9 +265,15 @@ def simulate_block(
         # the day before step 7 reads another channel's slots, so the channels can be
         # drawn first, in parallel threads (the compiled kernel releases the GIL),
         # with the same results as one after another.
-        def draw(c: int, t: int = t) -> tuple[Array, Array, Array]:
+        crowding = _front_crowding(plan, t, deployed_now)
+
+        def draw(
+            c: int, t: int = t, crowding: FloatArray | None = crowding
+        ) -> tuple[Array, Array, Array]:
             ch, ag = plan.channels[c], ages[c]
             probs = _exit_probabilities(ch, ag, t, probs_seen[c])
+            if crowding is not None:
+                probs = probs * np.where(_CROWDED, crowding[:, None, None], 1.0)
             return draws.exits_and_ageing(
                 ch.id,
                 svc[c],
@@ -260,6 +288,7 @@ def simulate_block(
         drawn = list(executor.map(draw, range(C))) if executor else [draw(c) for c in range(C)]
 
         renewals: list[tuple[int, int, Array, Array]] = []
+        rejoining: list[tuple[int, Array]] = []
         for ch in plan.channels:
             c = ch.index
             s, rc = svc[c], rec[c]
@@ -270,6 +299,12 @@ def simulate_block(
             back, wounded_back, causes = drawn[c]
             o_tr[:, 2] += back
             by_cause = causes[:, : len(_SPLIT_CAUSES)]
+            if ch.absence_return:
+                by_cause = by_cause.copy()
+                prosecuted, rejoined = _absence(draws, ch, t, absent[c], by_cause)
+                o_tr[:, 5] += prosecuted
+                o_tr[:, 6] += rejoined
+                rejoining.append((c, rejoined))
             for k, cause in enumerate(_SPLIT_CAUSES):
                 o_out[:, _CAUSE[cause]] += by_cause[:, k]
             wounded_total = wounded_back + by_cause[:, 1]
@@ -306,6 +341,9 @@ def simulate_block(
             joined = recruits + called_in
             s[:, 0] += joined
             o_tr[:, 4] += evaded
+            if ch.waves:
+                o_tr[:, 7] += called_in + evaded
+                o_tr[:, 8] += called_in
 
             # 6. graduation
             grads = s[rows, ch.training_days].copy()
@@ -344,6 +382,10 @@ def simulate_block(
                 day_inflow[:, target, 1] += ren_s + ren_r
             svc[target][rows, age] += ren_s
             rec[target][rows, age] += ren_r
+        # People back from absence resume at their channel's absence slot (placed here,
+        # like renewals, so that they are not counted as graduates).
+        for c, rejoined in rejoining:
+            svc[c][rows, plan.channels[c].absence_slot] += rejoined
 
         # 8. record stocks and salaries
         for ch in plan.channels:
@@ -352,6 +394,8 @@ def simulate_block(
             day_strength[:, c, 0] = training
             day_strength[:, c, 1] = deployed
             day_strength[:, c, 2] = recovering
+            day_strength[:, c, 3] = absent[c].sum(axis=1)
+            deployed_now[:, c] = deployed
             in_service = training + deployed + recovering
             out.cost[:, t, c, 0] = in_service * ch.salary_per_day.at(t)
             paid = ch.paid_share.at(t)[:, None]
@@ -454,12 +498,66 @@ def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray
     return n
 
 
+# Exit causes of _exit_probabilities scaled by crowding at the front: killed, wounded
+# and discharged, missing, wounded who will return.
+_CROWDED = np.array([True, True, True, False, False, False, True])
+
+
+def _front_crowding(plan: Plan, t: int, deployed: FloatArray) -> FloatArray | None:
+    """``(R,)`` factor of the combat hazards on day ``t`` when losses per day grow as
+    ``F^α`` (``F`` the people at the front at the start of the day, all channels):
+    ``(F / F_ref)^(α − 1)``; 1 where nobody is at the front. None without it."""
+    if plan.front_exponent is None or plan.front_reference is None:
+        return None
+    front = np.zeros(plan.runs)
+    for ch in plan.channels:
+        assert ch.front_share is not None
+        front = front + ch.front_share.at(t) * deployed[:, ch.index]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = front / np.maximum(plan.front_reference, 1e-300)
+        factor = np.where(front > 0, ratio ** (plan.front_exponent - 1.0), 1.0)
+    return np.where(np.isfinite(factor), factor, 1.0)
+
+
+def _absence(
+    draws: Draws, ch: ChannelPlan, t: int, absent: Array, by_cause: Array
+) -> tuple[Array, Array]:
+    """Absence and return to duty for one channel and day; ``absent`` ``(R, 2)`` and
+    today's leavers ``by_cause`` (in ``_SPLIT_CAUSES`` order) are updated in place.
+
+    People absent at the start of the day are back with probability ``1 / mean_days``
+    (drawn before today's absentees join, so nobody leaving today is back today); each
+    of today's deserters (refusers) is caught with ``return_probability``: one criminal
+    case each (``prosecuted``), absent from now on instead of leaving for good.
+
+    Returns:
+        People prosecuted today and people back on duty today ``(R,)``.
+    """
+    prosecuted = np.zeros(absent.shape[0], dtype=draws.dtype)
+    rejoined = np.zeros(absent.shape[0], dtype=draws.dtype)
+    for k, cause in enumerate(ABSENCE_CAUSES):
+        if cause not in ch.absence_return:
+            continue
+        col = _SPLIT_CAUSES.index(cause)
+        back = draws.binomial(f"{ch.id}/rejoin/{cause}", absent[:, k], ch.absence_rate[cause])
+        caught = draws.binomial(
+            f"{ch.id}/caught/{cause}", by_cause[:, col], ch.absence_return[cause].at(t)
+        )
+        by_cause[:, col] -= caught
+        absent[:, k] += caught - back
+        prosecuted = prosecuted + caught
+        rejoined = rejoined + back
+    return prosecuted, rejoined
+
+
 def _mobilise(draws: Draws, ch: ChannelPlan, t: int, pool: Array) -> tuple[Array, Array]:
     """People joining through mobilisation waves today, and those who evaded.
 
     A wave of ``size`` people over ``duration`` days calls the same number each day
     (integers in the stochastic mode, summing to the size); each person called joins
-    unless they evade. Everyone called leaves the pool, evaders included."""
+    unless they evade. Everyone called leaves the pool, evaders included. A wave whose
+    size counts arrivals calls ``size / (1 - evasion)`` the same way, so that
+    ``size`` arrive on average (exactly, in the mean-field mode)."""
     runs = pool.shape[0]
     joined_total = np.zeros(runs, dtype=draws.dtype)
     evaded_total = np.zeros(runs, dtype=draws.dtype)
@@ -469,11 +567,17 @@ def _mobilise(draws: Draws, ch: ChannelPlan, t: int, pool: Array) -> tuple[Array
             continue
         share_now = np.clip((step + 1) / wave.duration, 0.0, 1.0)
         share_before = np.clip(step / wave.duration, 0.0, 1.0)
+        size = wave.size
+        if wave.arrivals:
+            # Evasion raises the calls; an evasion share of 1 calls nobody (checks
+            # keep it below 1 for such waves).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                size = np.where(wave.evasion < 1.0, wave.size / (1.0 - wave.evasion), 0.0)
         if draws.dtype is np.int64:
-            called = np.floor(wave.size * share_now) - np.floor(wave.size * share_before)
+            called = np.floor(size * share_now) - np.floor(size * share_before)
             called = called.astype(np.int64)
         else:
-            called = wave.size * (share_now - share_before)
+            called = size * (share_now - share_before)
         if ch.pool >= 0:
             called = np.minimum(called, pool[:, ch.pool])
             pool[:, ch.pool] -= called

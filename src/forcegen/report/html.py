@@ -426,7 +426,7 @@ def render_report(
     rows.append(
         _Row(
             "in-service-end",
-            "In service at the horizon: training + deployed + recovering (people)",
+            "In service at the horizon: training + deployed + recovering + absent (people)",
             _band(summary.in_service_end),
             "all",
             totals["in_service_end"],

@@ -118,7 +118,7 @@ class Summary:
             ("strength_start", "Deployed strength at start", self.strength_start.format()),
             (
                 "in_service_end",
-                "In service at horizon (training + deployed + recovering)",
+                "In service at horizon (training + deployed + recovering + absent)",
                 self.in_service_end.format(),
             ),
         ]

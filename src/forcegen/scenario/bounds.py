@@ -46,6 +46,7 @@ __all__ = [
     "COUNT_LIMIT",
     "FIRST_DATE",
     "LAST_DATE",
+    "MAX_ARRIVAL_EVASION",
     "MAX_DAYS",
     "MAX_EXCHANGE_RATE",
     "MAX_MONEY",
@@ -74,6 +75,9 @@ FIRST_DATE = dt.date(1900, 1, 1)
 """Earliest date a scenario may simulate or date a step of a series."""
 LAST_DATE = dt.date(2200, 12, 31)
 """Latest date a scenario may simulate, date a series step or a claim's publication."""
+MAX_ARRIVAL_EVASION = 0.99
+"""Largest evasion share of a wave whose size counts arrivals: it calls
+``size / (1 − evasion)`` people, at most a hundred times its size."""
 SAMPLED_QUANTILE = 1e-9
 """The sampler draws quantiles in ``[q, 1 - q]``: an unbounded tail reaches no further."""
 
@@ -170,11 +174,16 @@ def people_sources(scenario: Scenario) -> list[PeopleSource]:
         if isinstance(ev, MobilisationWave) and ev.channel in channel_index:
             c = channel_index[ev.channel]
             if scenario.channels[c].pool is None:
+                calls = 1.0
+                if ev.size_counts == "arrivals":
+                    # Evasion raises the calls (an evasion share over its bound is
+                    # reported by the checks).
+                    calls = 1.0 / (1.0 - min(largest(ev.evasion_share), MAX_ARRIVAL_EVASION))
                 out.append(
                     PeopleSource(
                         ("events", k, "size_people"),
                         f"events.{k}.size_people",
-                        max(largest(ev.size_people), 0.0),
+                        max(largest(ev.size_people), 0.0) * calls,
                         ("channel", c),
                     )
                 )

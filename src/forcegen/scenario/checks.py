@@ -41,6 +41,7 @@ from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.bounds import (
     FIRST_DATE,
     LAST_DATE,
+    MAX_ARRIVAL_EVASION,
     MAX_DAYS,
     MAX_EXCHANGE_RATE,
     MAX_MONEY,
@@ -55,6 +56,7 @@ from forcegen.scenario.model import (
     BehaviouralEnlistment,
     ChangePay,
     Channel,
+    MobilisationWave,
     Scenario,
     SeriesEnlistment,
 )
@@ -480,6 +482,9 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _behavioural_pools(scenario),
         _currencies(scenario),
         _start_warnings(scenario),
+        _arrival_waves(scenario),
+        _front_share_without_exposure(scenario),
+        _front_exponent_reference(scenario),
     )
     problems = [_to_problem(f, sources) for f in findings]
     return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field, p.message))
@@ -969,3 +974,52 @@ def _recovering_without_wounded(scenario: Scenario, i: int, channel: Channel) ->
         f"probability ({_START_DOC})"
     )
     yield _Finding(("channels", i, "initial", "recovering"), message, "warning")
+
+
+def _arrival_waves(scenario: Scenario) -> Iterator[_Finding]:
+    """A wave whose size counts arrivals calls ``size / (1 − evasion)`` people: the
+    evasion share must stay below 1 (at most :data:`MAX_ARRIVAL_EVASION`)."""
+    for k, event in enumerate(scenario.events):
+        if isinstance(event, MobilisationWave) and event.size_counts == "arrivals":
+            reach = _upper(event.evasion_share)
+            if reach > MAX_ARRIVAL_EVASION:
+                message = (
+                    f"can reach {reach:g}, but a wave with `size_counts: arrivals` calls "
+                    f"size / (1 − evasion_share) people, so evasion_share must be at most "
+                    f"{MAX_ARRIVAL_EVASION:g}"
+                )
+                yield _Finding(("events", k, "evasion_share"), message)
+
+
+def _front_share_without_exposure(scenario: Scenario) -> Iterator[_Finding]:
+    """A channel's ``front_share`` matters only with ``losses.exposure`` (a warning:
+    the scenario runs, with hazards per deployed person)."""
+    if scenario.losses.exposure is not None:
+        return
+    for i, channel in enumerate(scenario.channels):
+        if channel.front_share is not None:
+            message = (
+                "has no effect: without `losses.exposure` the combat hazards apply to "
+                "every deployed person; add `losses.exposure` (docs/model.md, Exposure) "
+                "or remove it"
+            )
+            yield _Finding(("channels", i, "front_share"), message, "warning", at_key=True)
+
+
+def _front_exponent_reference(scenario: Scenario) -> Iterator[_Finding]:
+    """``front_exponent`` scales the hazards by (people at the front / reference)^(α−1):
+    it needs ``reference_front_people``, more than 0."""
+    exposure = scenario.losses.exposure
+    if exposure is None or exposure.front_exponent is None:
+        return
+    path = ("losses", "exposure", "front_exponent")
+    reference = exposure.reference_front_people
+    if reference is None:
+        message = (
+            "needs `reference_front_people`: the people at the front (all channels) at "
+            "which the hazards are as given"
+        )
+        yield _Finding(path, message, at_key=True)
+    elif _lower(reference) <= 0:
+        message = f"can be {_lower(reference):g}; it must be more than 0"
+        yield _Finding(("losses", "exposure", "reference_front_people"), message)

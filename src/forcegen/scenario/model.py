@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 from forcegen.scenario.params import Param
 
 __all__ = [
+    "ABSENCE_CAUSES",
     "EXIT_CAUSES",
     "HAZARD_CAUSES",
     "STATES",
@@ -35,8 +36,10 @@ __all__ = [
     "Claim",
     "ClaimStatus",
     "Contract",
+    "ContractRules",
     "Enlistment",
     "Event",
+    "Exposure",
     "HazardCause",
     "InitialForce",
     "Losses",
@@ -46,6 +49,7 @@ __all__ = [
     "Pool",
     "Questions",
     "Recovery",
+    "ReturnToDuty",
     "Scenario",
     "SeriesEnlistment",
     "ServiceMultiplier",
@@ -81,7 +85,11 @@ EXIT_CAUSES: tuple[str, ...] = (
 )
 """Every way out of a channel. ``withdrawn``: left during training; ``transferred``:
 renewed into another channel; ``missing`` covers missing and captured."""
-STATES: tuple[str, ...] = ("training", "deployed", "recovering")
+STATES: tuple[str, ...] = ("training", "deployed", "recovering", "absent")
+"""``absent``: left the unit (deserted) or refused orders, caught and prosecuted, not yet
+back on duty (see ``Losses.returns_to_duty``); still in the channel."""
+AbsenceCause = Literal["deserted", "refused"]
+ABSENCE_CAUSES: tuple[AbsenceCause, ...] = ("deserted", "refused")
 ChannelKind = Literal[
     "contract", "volunteer_battalion", "prisoner", "reservist", "mobilised", "other"
 ]
@@ -291,6 +299,12 @@ class Channel(_Model):
         json_schema_extra={"x-unit": "multiplier"},
     )
     initial: InitialForce = Field(default_factory=InitialForce)
+    front_share: Param | None = param(
+        "share",
+        "Share of the channel's deployed people at the front on a day (with "
+        "`losses.exposure`; its `front_share` when omitted)",
+        default=None,
+    )
 
 
 # ---------------------------------------------------------------------------- losses
@@ -307,6 +321,58 @@ class Recovery(_Model):
     mean_days: Param = param("days", "Mean recovery time (geometrically distributed)", series=False)
     return_probability: Param = param(
         "probability", "Chance a wounded person returns to duty; the rest are discharged"
+    )
+
+
+class ReturnToDuty(_Model):
+    """Leaving a unit or refusing orders as a temporary exit: those caught are
+    prosecuted (one criminal case each) and sent back to duty after a delay."""
+
+    return_probability: Param = param(
+        "probability",
+        "Chance that a person leaving for this cause is caught, prosecuted and returned "
+        "to duty; the rest leave for good",
+    )
+    mean_days: Param = param(
+        "days",
+        "Mean days from leaving to being back on duty (geometrically distributed)",
+        series=False,
+    )
+
+
+class Exposure(_Model):
+    """Combat hazards per exposure: the `*_per_day` hazards of killed, wounded and
+    missing apply to a day at the front at tempo 1; a day in the rear carries
+    `rear_hazard_ratio` of them; `tempo` scales both."""
+
+    tempo: Param = param(
+        "multiplier",
+        "Combat tempo (dated) scaling the hazards at the front and in the rear",
+        default_factory=_one,
+    )
+    front_share: Param = param(
+        "share",
+        "Share of the deployed at the front, for channels that give no `front_share`",
+        default_factory=_one,
+    )
+    rear_hazard_ratio: Param = param(
+        "multiplier",
+        "Combat hazards of a day in the rear relative to a day at the front",
+        default_factory=_zero,
+    )
+    front_exponent: Param | None = param(
+        "elasticity",
+        "Losses per day grow as (people at the front)^front_exponent: 1 (per-person "
+        "hazards, the default), 0 (daily losses set by the tempo alone)",
+        series=False,
+        default=None,
+    )
+    reference_front_people: Param | None = param(
+        "people",
+        "People at the front (all channels) at which the hazards are as given; needed "
+        "with `front_exponent`",
+        series=False,
+        default=None,
     )
 
 
@@ -332,6 +398,16 @@ class Losses(_Model):
         description="Higher combat hazards early in service, by increasing `until_day`.",
     )
     recovery: Recovery
+    returns_to_duty: dict[AbsenceCause, ReturnToDuty] = Field(
+        default_factory=dict,
+        description="Deserted and refused as temporary exits with return to duty; "
+        "permanent exits when omitted.",
+    )
+    exposure: Exposure | None = Field(
+        default=None,
+        description="Combat hazards per day at the front, with a front share per "
+        "channel and a dated tempo; per deployed person when omitted.",
+    )
 
 
 # ---------------------------------------------------------------------------- events
@@ -381,7 +457,11 @@ class WidenEligibility(_Model):
 
 
 class MobilisationWave(_EventBase):
-    """Call-up of `size_people` spread evenly over `duration_days`; a share evades."""
+    """Call-up of `size_people` spread evenly over `duration_days`; a share evades.
+
+    `size_counts: calls` (the default): `size_people` are called and evaders lower the
+    arrivals; `arrivals`: `size_people` are to arrive, so `size_people / (1 − evasion)`
+    are called."""
 
     type: Literal["mobilisation_wave"]
     channel: Identifier
@@ -389,6 +469,11 @@ class MobilisationWave(_EventBase):
     duration_days: Param = param("days", "Days over which the call-up is spread", series=False)
     evasion_share: Param = param(
         "share", "Share of those called who flee or evade", default_factory=_zero, series=False
+    )
+    size_counts: Literal["calls", "arrivals"] = Field(
+        default="calls",
+        description="Whether `size_people` counts people called (evasion lowers arrivals) "
+        "or people arriving (evasion raises calls).",
     )
 
 
@@ -402,8 +487,32 @@ class StopLoss(_EventBase):
     )
 
 
+class ContractRules(_EventBase):
+    """A dated change of the legal rules of contracts (e.g. a decree), distinct from
+    stop-loss: from the event date, `voluntary_termination: false` suspends early
+    termination, and `open_ended: true` makes contracts open-ended (people reaching
+    their term stay, without renewal or expiry). Fields left out keep their state."""
+
+    type: Literal["contract_rules"]
+    voluntary_termination: bool | None = Field(
+        default=None, description="Whether early termination is possible from the date."
+    )
+    open_ended: bool | None = Field(
+        default=None, description="Whether contracts are open-ended from the date."
+    )
+    channels: list[Identifier] | None = Field(
+        default=None, description="Channels affected; all when omitted."
+    )
+
+
 Event = Annotated[
-    StartChannel | StopChannel | ChangePay | WidenEligibility | MobilisationWave | StopLoss,
+    StartChannel
+    | StopChannel
+    | ChangePay
+    | WidenEligibility
+    | MobilisationWave
+    | StopLoss
+    | ContractRules,
     Field(discriminator="type"),
 ]
 
