@@ -90,7 +90,8 @@ def fan_figure(
     fig.add_trace(
         go.Scatter(
             x=mean_field.dates,
-            y=deployed(mean_field, channel)[0],
+            # A plain list, which the page reads back as numbers (tests, hover).
+            y=deployed(mean_field, channel)[0].tolist(),
             name="mean field",
             line={"color": "#222222", "width": 1.5, "dash": "dash"},
         )

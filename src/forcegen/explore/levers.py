@@ -119,7 +119,9 @@ def levers(scenario: Scenario, rho: Mapping[str, float], count: int = 6) -> list
                 unit=unit,
                 low=low,
                 high=high,
-                start=min(max(start, low), high),
+                # Rounded as the slider shows values, so that an untouched slider
+                # reads as the number it starts at.
+                start=float(format_value(min(max(start, low), high))),
                 prior=p.describe(),
                 status=ev.status if ev is not None else "unsourced",
                 claims=tuple(c for c, _ in ev.claims) if ev is not None else (),

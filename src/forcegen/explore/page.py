@@ -77,7 +77,8 @@ def lever_controls(levers: list[Lever]) -> list[Any]:
                         ],
                     ),
                     html.Div(
-                        f"prior {lv.prior} {lv.unit}; ρ with strength at the horizon {lv.rho:+.2f}",
+                        f"prior {lv.prior} {lv.unit}; slider {format_value(lv.low)} to "
+                        f"{format_value(lv.high)}; ρ with strength at the horizon {lv.rho:+.2f}",
                         className="fg-note",
                     ),
                     dcc.Slider(
@@ -86,9 +87,10 @@ def lever_controls(levers: list[Lever]) -> list[Any]:
                         max=lv.high,
                         step=lv.step,
                         value=lv.start,
-                        marks={lv.low: format_value(lv.low), lv.high: format_value(lv.high)},
-                        tooltip={"placement": "bottom", "always_visible": False},
+                        marks=None,
+                        tooltip={"placement": "bottom", "always_visible": True},
                         updatemode="mouseup",
+                        allow_direct_input=False,
                     ),
                     _error(f"lever:{lv.name}"),
                 ],
