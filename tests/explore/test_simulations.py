@@ -3,6 +3,7 @@ answers equal to the API's, the CLI's error path."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,11 @@ from forcegen.sim import Sim
 
 
 @pytest.fixture(scope="module")
-def sims() -> Simulations:
-    return Simulations(runs=16, seed=3, threads=1)
+def sims() -> Iterator[Simulations]:
+    """16 replicates per ensemble, seed 3, one worker process for the module."""
+    simulations = Simulations(runs=16, seed=3, threads=1)
+    yield simulations
+    simulations.close()
 
 
 def test_rank_inputs_exact() -> None:
@@ -103,9 +107,8 @@ def test_ensembles_share_random_numbers(sims: Simulations, small_path: Path) -> 
     assert np.all(views.paired_difference(a, a).q[0.5] == 0)
 
 
-def test_an_ensemble_no_longer_wanted_is_abandoned(small_path: Path) -> None:
-    sims = Simulations(runs=16, seed=5, threads=1)
-    base = open_source(str(small_path), seed=5)
+def test_an_ensemble_no_longer_wanted_is_abandoned(sims: Simulations, small_path: Path) -> None:
+    base = open_source(str(small_path), seed=3)
     first = build(base, Setting((Edit("l", "losses.killed_per_day", "0.001"),)))
     second = build(base, Setting((Edit("l", "losses.killed_per_day", "0.0011"),)))
     (k1,) = sims.want([first])
@@ -114,7 +117,6 @@ def test_an_ensemble_no_longer_wanted_is_abandoned(small_path: Path) -> None:
     assert done.result is not None
     assert done.done == done.total == 16
     assert sims.state(k1).result is None
-    sims.close()
 
 
 def test_answers_are_the_api_s(sims: Simulations, small_path: Path) -> None:

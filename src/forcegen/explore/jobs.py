@@ -3,9 +3,10 @@
 * :meth:`Simulations.mean_field` — one mean-field trajectory (parameters at their
   means), computed in the request that asks for it and cached.
 * :meth:`Simulations.want` — the ensembles the page needs now (the current setting,
-  and the pinned baseline if any). One background thread runs them one after another,
-  the baseline first; an ensemble no longer wanted is abandoned at its next simulated
-  day, so moving a lever never waits for a stale ensemble.
+  and the pinned baseline if any). They run one after another, the baseline first, in
+  one worker process (so that a running ensemble does not hold the interpreter lock
+  the next mean-field redraw needs); an ensemble no longer wanted is abandoned at its
+  next simulated day, so moving a lever never waits for a stale ensemble.
 * :meth:`Simulations.levers` — the sensitivity screen (:mod:`forcegen.explore.levers`),
   once per scenario.
 
@@ -17,9 +18,12 @@ by (scenario hash, seed); the cache holds a few ensembles and drops the oldest.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from forcegen.errors import ForcegenError
 from forcegen.explore.levers import SCREEN_REPLICATES, Lever, levers, rank_inputs
@@ -58,6 +62,29 @@ class _Abandoned(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Raised from the progress callback to stop an ensemble no longer wanted."""
 
 
+# -- the worker process -------------------------------------------------------------
+# Shared with the worker when it starts: replicates done, and the id of the job the
+# server still wants (-1: none), which the worker checks after each simulated day.
+_DONE: Any = None
+_WANTED: Any = None
+
+
+def _worker_init(done: Any, wanted: Any) -> None:
+    global _DONE, _WANTED
+    _DONE, _WANTED = done, wanted
+
+
+def _worker_run(job: int, scenario: Scenario, runs: int, seed: int, threads: int | None) -> Result:
+    """One ensemble, in the worker process."""
+
+    def progress(done: int, _total: int) -> None:
+        if _WANTED.value != job:
+            raise _Abandoned
+        _DONE.value = done
+
+    return Sim(scenario, runs=runs, seed=seed, threads=threads).run(progress=progress)
+
+
 class Simulations:
     """Mean-field trajectories, screens and ensembles for one explorer server.
 
@@ -79,12 +106,22 @@ class Simulations:
         self._mean: OrderedDict[str, Result] = OrderedDict()
         self._done: OrderedDict[str, Result] = OrderedDict()
         self._errors: dict[str, str] = {}
-        self._progress: dict[str, int] = {}
         self._levers: dict[str, list[Lever]] = {}
         self._wanted: list[tuple[str, Scenario]] = []
         self._running: str | None = None
         self._worker: threading.Thread | None = None
         self._closed = False
+        # Spawned, not forked: the server's threads and Numba do not survive a fork.
+        context = multiprocessing.get_context("spawn")
+        self._shared_done = context.Value("q", 0)
+        self._shared_wanted = context.Value("q", -1)
+        self._jobs = 0
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(self._shared_done, self._shared_wanted),
+        )
 
     # -- mean field ------------------------------------------------------------------
     def mean_field(self, scenario: Scenario) -> Result:
@@ -137,6 +174,8 @@ class Simulations:
         keys = [scenario_hash(s) for s in scenarios]
         with self._lock:
             self._wanted = list(zip(keys, scenarios, strict=True))
+            if self._running is not None and self._running not in keys:
+                self._shared_wanted.value = -1  # the worker stops at its next day
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(
                     target=self._work, name="forcegen-explore-ensembles", daemon=True
@@ -152,7 +191,9 @@ class Simulations:
                 return EnsembleState(self.runs, self.runs, self._done[key])
             if key in self._errors:
                 return EnsembleState(0, self.runs, None, self._errors[key])
-            return EnsembleState(self._progress.get(key, 0), self.runs)
+            if key == self._running:
+                return EnsembleState(int(self._shared_done.value), self.runs)
+            return EnsembleState(0, self.runs)
 
     def wait(self, key: str, timeout: float) -> EnsembleState:
         """:meth:`state` once the ensemble has finished or failed, or after
@@ -166,7 +207,9 @@ class Simulations:
         with self._lock:
             self._closed = True
             self._wanted = []
+            self._shared_wanted.value = -1
             self._lock.notify_all()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _next(self) -> tuple[str, Scenario] | None:
         for key, scenario in self._wanted:
@@ -184,14 +227,24 @@ class Simulations:
                 assert job is not None
                 key, scenario = job
                 self._running = key
-                self._progress[key] = 0
+                self._jobs += 1
+                self._shared_done.value = 0
+                self._shared_wanted.value = self._jobs
+                future = self._pool.submit(
+                    _worker_run, self._jobs, scenario, self.runs, self.seed, self.threads
+                )
             try:
-                result = self._simulate(key, scenario)
+                result: Result | None = future.result()
             except _Abandoned:
                 result = None
-            except ForcegenError as exc:
+            except Exception as exc:
+                # A user error, or a crashed worker or a bug: shown on the page
+                # rather than leaving its progress bar waiting.
+                if self._closed:
+                    return
+                why = str(exc) if isinstance(exc, ForcegenError) else f"{type(exc).__name__}: {exc}"
                 with self._lock:
-                    self._errors[key] = str(exc)
+                    self._errors[key] = why
                     self._running = None
                     self._lock.notify_all()
                 continue
@@ -202,13 +255,3 @@ class Simulations:
                     while len(self._done) > KEEP_ENSEMBLES:
                         self._done.popitem(last=False)
                 self._lock.notify_all()
-
-    def _simulate(self, key: str, scenario: Scenario) -> Result:
-        def progress(done: int, _total: int) -> None:
-            with self._lock:
-                if self._closed or key not in (k for k, _ in self._wanted):
-                    raise _Abandoned
-                self._progress[key] = done
-
-        sim = Sim(scenario, runs=self.runs, seed=self.seed, threads=self.threads)
-        return sim.run(progress=progress)
