@@ -5,6 +5,7 @@ from __future__ import annotations
 from forcegen.cli import (
     analysis_cmds,  # noqa: F401
     authoring_cmds,  # noqa: F401
+    explore_cmds,  # noqa: F401
     observation_cmds,  # noqa: F401
     report_cmds,  # noqa: F401
     run_cmds,  # noqa: F401

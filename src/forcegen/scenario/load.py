@@ -125,10 +125,13 @@ def load_scenario_text(
     *,
     strict: bool = False,
     base_dir: str | Path | None = None,
+    overrides: Sequence[str] = (),
 ) -> Scenario:
     """Load and check a scenario given as YAML text (see
     :func:`load_scenario_text_with_warnings`); warnings are dropped."""
-    return load_scenario_text_with_warnings(text, file, strict=strict, base_dir=base_dir).scenario
+    return load_scenario_text_with_warnings(
+        text, file, strict=strict, base_dir=base_dir, overrides=overrides
+    ).scenario
 
 
 def load_scenario_text_with_warnings(
@@ -137,6 +140,7 @@ def load_scenario_text_with_warnings(
     *,
     strict: bool = False,
     base_dir: str | Path | None = None,
+    overrides: Sequence[str] = (),
 ) -> LoadedScenario:
     """Load and check a scenario given as YAML text.
 
@@ -146,12 +150,14 @@ def load_scenario_text_with_warnings(
         strict: Make parameters without evidence or assumption an error.
         base_dir: Folder that ``ledger_files`` are relative to; the current one when
             omitted.
+        overrides: ``PATH=VALUE`` texts applied before validation, as for
+            :func:`load_scenario_with_warnings` (problems located at ``--set:N:COL``).
 
     Raises:
         ScenarioError: With every error found.
     """
     folder = _FileFolder(Path(base_dir) if base_dir is not None else Path.cwd())
-    return _load(text, file, folder, strict=strict, path=None)
+    return _load(text, file, folder, strict=strict, path=None, overrides=overrides)
 
 
 def list_builtin() -> list[str]:
