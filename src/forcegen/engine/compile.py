@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.pricing import PricedPlan
 from forcegen.engine.sampling import ParameterSet
 from forcegen.scenario.model import (
     HAZARD_CAUSES,
@@ -175,6 +176,10 @@ class ChannelPlan:
     young: int = 0
     age_offset: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     term_slot: IntArray | None = None
+    retention_service: FloatArray | None = None
+    """``(R,)`` service coefficient of pay-driven retention (per year), when any
+    replicate's is non-zero: early termination then varies with age
+    (:mod:`forcegen.engine.retention`)."""
 
     @property
     def tail(self) -> int:
@@ -234,6 +239,8 @@ class Plan:
     pools: list[PoolPlan]
     channel_ids: list[str] = field(default_factory=list)
     pool_ids: list[str] = field(default_factory=list)
+    priced: PricedPlan = field(default_factory=PricedPlan.empty)
+    """Priced pools and channels (:mod:`forcegen.engine.pricing`)."""
 
 
 class _Resolver:
@@ -297,6 +304,8 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
         _channel_plan(res, i, ch, pool_index, channel_index, intensity, pools)
         for i, ch in enumerate(scenario.channels)
     ]
+    from forcegen.engine.pricing_compile import priced_plan
+
     return Plan(
         days=res.days,
         runs=res.runs,
@@ -305,6 +314,7 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
         pools=pools,
         channel_ids=[c.id for c in scenario.channels],
         pool_ids=[p.id for p in scenario.pools],
+        priced=priced_plan(res, channels),
     )
 
 
@@ -478,6 +488,16 @@ def _channel_plan(
     term_months = term / DAYS_PER_MONTH if term is not None else np.full(runs, 12.0)
     monthly_pay = Schedule.combine(lambda s, b: s + b / term_months, salary, sign_up)
 
+    renewal = res.schedule(contract.renewal_probability)
+    early = res.schedule(contract.early_termination_per_day)
+    retention_service: FloatArray | None = None
+    if contract.retention is not None:
+        from forcegen.engine.pricing_compile import retention_schedules
+
+        renewal, early, retention_service = retention_schedules(
+            res, ch, salary, pay["paid_share"], renewal, early, term
+        )
+
     recovery = losses.recovery
     return ChannelPlan(
         index=index,
@@ -498,8 +518,8 @@ def _channel_plan(
             renew_age <= young, renew_age, np.maximum(renew_age - age_offset, young + 1)
         ).astype(np.int64),
         renew_into=channel_index[contract.renew_into] if contract.renew_into else index,
-        renewal_probability=res.schedule(contract.renewal_probability),
-        early_termination=res.schedule(contract.early_termination_per_day),
+        renewal_probability=renewal,
+        early_termination=early,
         min_service_days=min_service,
         term_end_cause=contract.on_term_end,
         withdrawal=res.schedule(ch.training_withdrawal_probability),
@@ -523,4 +543,5 @@ def _channel_plan(
         young=young,
         age_offset=age_offset,
         term_slot=term_slot,
+        retention_service=retention_service,
     )
