@@ -21,6 +21,7 @@ from forcegen.scenario.model import (
     HAZARD_CAUSES,
     ChangePay,
     Channel,
+    Contract,
     MobilisationWave,
     PayPackage,
     Scenario,
@@ -293,6 +294,12 @@ def _rate_to_scenario(res: _Resolver, currency: str | None) -> FloatArray:
     return res.scalar(res.scenario.exchange_rates[currency])
 
 
+def _service_retention(res: _Resolver, contract: Contract) -> bool:
+    """Whether pay-driven retention makes early termination depend on service age."""
+    ret = contract.retention
+    return ret is not None and bool(np.any(res.scalar(ret.service_coefficient) != 0))
+
+
 def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
     """Resolve ``scenario`` with one block's parameter values into a :class:`Plan`."""
     res = _Resolver(scenario, params)
@@ -422,6 +429,8 @@ def _channel_plan(
         # Ages 0..term (compressed past the young ages when the term outlasts the
         # horizon; see ChannelPlan), then the stop-loss tail.
         young = max([int(training.max()), int(min_service.max()), *breakpoints])
+        if _service_retention(res, contract):
+            young = max(young, int(term.max()))  # every age its own hazard: no compression
         term_slot = term_slots(term, young, days)
         age_offset = term - term_slot
         n_ages = int(term_slot.max()) + 2

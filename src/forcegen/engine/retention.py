@@ -57,7 +57,7 @@ def pay_index(
         log_ratio = np.log(np.maximum(ratio, 0.0))
         pay = np.where(pay_coefficient == 0, 0.0, pay_coefficient * log_ratio)
     arrears = arrears_coefficient * (1.0 - paid_share)
-    return np.asarray(np.nan_to_num(pay, nan=0.0) - arrears, dtype=np.float64)
+    return np.asarray(np.where(np.isnan(pay), 0.0, pay) - arrears, dtype=np.float64)
 
 
 def renewal(base: FloatArray, index: FloatArray) -> FloatArray:
