@@ -46,10 +46,6 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-_WEIGHT_SCALE = float(2**52)
-"""Bin shares become integer weights for :meth:`Draws.spread` at this resolution
-(relative error below 1e-15)."""
-
 
 def wage_cdf(kind: str, a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArray:
     """Share of a pool whose base reservation wage is at most ``x`` (currency per month).
@@ -184,12 +180,6 @@ class PricedPlan:
         return PricedPlan({}, {})
 
 
-def _weights(mass: FloatArray) -> list[IntArray | None]:
-    """Per replicate, the bin shares as integer weights for :meth:`Draws.spread`."""
-    flat = mass.reshape(mass.shape[0], -1)
-    return [np.rint(row * _WEIGHT_SCALE).astype(np.int64) for row in flat]
-
-
 class PricedState:
     """The people of each priced pool by (region, wage bin), during one block."""
 
@@ -209,13 +199,26 @@ class PricedState:
         return channel in self.plan.channels
 
     def add(self, draws: Draws, pool: int, people: Array, name: str) -> None:
-        """Place ``people`` ``(R,)`` new to ``pool`` in its regions and bins (a
-        multinomial split; the expected split in the mean-field mode)."""
+        """Place ``people`` ``(R,)`` new to ``pool`` in its regions and bins: a
+        multinomial split, drawn bin by bin as binomials of those not yet placed
+        (the expected split in the mean-field mode). One stream per bin keeps the
+        split of a bin aligned between scenarios that differ in the offer (common
+        random numbers)."""
         pp = self.plan.pools[pool]
-        runs = pp.mass.shape[0]
-        width = np.full(runs, pp.mass.shape[1] * pp.mass.shape[2], dtype=np.int64)
-        parts = draws.spread(name, people, width, _weights(pp.mass))
-        self.bins[pool] += np.stack(parts).reshape(pp.mass.shape).astype(self.dtype)
+        mass = pp.mass.reshape(pp.mass.shape[0], -1)
+        bins = self.bins[pool].reshape(mass.shape[0], -1)
+        left: Array = np.asarray(people, dtype=self.dtype).copy()
+        rest = np.ones(mass.shape[0])
+        for k in range(mass.shape[1]):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = np.where(rest > 0, mass[:, k] / np.where(rest > 0, rest, 1.0), 0.0)
+            if k == mass.shape[1] - 1:
+                n = left  # the last bin takes everyone left (its share of the rest is 1)
+            else:
+                n = draws.binomial(f"{name}/{k}", left, np.clip(p, 0.0, 1.0))
+            bins[:, k] += n
+            left = left - n
+            rest = rest - mass[:, k]
 
     def replenish(self, draws: Draws, pool: int, lam: FloatArray) -> Array:
         """The day's replenishment of ``pool``: ``Poisson(lam · q_{g,k})`` people in each
