@@ -266,3 +266,21 @@ def test_recruits_never_exceed_the_willing(salary: float, uptake: float, people:
     assert np.all(ens.pool[:, -1, 0] + total == people)
     if salary <= LOW:
         assert np.all(total == 0)
+
+
+def test_two_priced_channels_share_a_pool_in_scenario_order() -> None:
+    """Channel a (offer O_a) draws first, then b (dearer offer O_b) from what is left:
+    on day 0, a takes u_a N F(O_a) and b takes u_b (N F(O_a)(1 − u_a) + N (F(O_b) −
+    F(O_a))); the bins are cut at both offers."""
+    u_b, salary_b = 0.1, 110_000.0
+    b = channel(
+        id="b",
+        enlistment={"model": "priced", "uptake_per_day": u_b},
+        pay={"salary_per_month": salary_b, "sign_up_bonus_federal": BONUS},
+    )
+    sc = scenario([channel(), b], horizon=3, pools=[pool()])
+    out = mean_field(sc)
+    fa, fb = uniform_share(offer(SALARY)), uniform_share(offer(salary_b))
+    first = UPTAKE * N * fa
+    second = u_b * (N * fa * (1 - UPTAKE) + N * (fb - fa))
+    np.testing.assert_allclose(out.inflow[0, 0, :, 0], [first, second], rtol=1e-9)
