@@ -102,7 +102,7 @@ def test_unreachable_targets_say_so() -> None:
 
 def test_channel_and_lever_are_checked() -> None:
     sc = single_channel()
-    with pytest.raises(UsageError, match="needs a behavioural channel"):
+    with pytest.raises(UsageError, match="needs a behavioural or priced channel"):
         solve_hold(sc, 10, lever="bonus", channel="a", runs=1)
     with pytest.raises(UsageError, match="choose a channel"):
         solve_hold(sc, 10, lever="bonus", runs=1)

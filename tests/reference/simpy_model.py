@@ -25,6 +25,13 @@ Scope (point-valued parameters only, no pools):
   returned to duty after an absence (``losses.returns_to_duty``), mobilisation waves
   (no pool; size as calls or as arrivals, evasion), and combat hazards per exposure
   (``losses.exposure``: tempo, front share, rear hazard ratio).
+* priced enlistment (docs/model.md, "Priced recruitment"): pools of individual people,
+  each with a region and a reservation wage drawn from the pool's distribution; each
+  day, each person whose wage times the region's multiplier is at most the channel's
+  offer to the region enlists with probability ``uptake_per_day``; pools replenish by
+  a Poisson process of new people; ``change_pay`` events move the offers;
+* pay-driven retention (docs/model.md, "Pay-driven retention"): renewal and early
+  termination from the pay index, with early termination varying with the age served.
 
 Time: day ``t`` is split into phases at integer simulation times ``t * TICKS + phase``
 so that events happen in the order of docs/model.md ("One day").
@@ -39,6 +46,7 @@ person per day, as the document describes.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import random
@@ -52,12 +60,16 @@ from numpy.typing import NDArray
 
 from forcegen.scenario.model import (
     EXIT_CAUSES,
+    ChangePay,
     ContractRules,
+    LogNormalWages,
     MobilisationWave,
+    PricedEnlistment,
     Scenario,
     StartChannel,
     StopChannel,
     StopLoss,
+    WidenEligibility,
 )
 from forcegen.scenario.params import Param
 
@@ -132,6 +144,47 @@ class RefChannel:
     caught: tuple[tuple[str, list[float], float], ...] = ()
     """Per absence cause with returns to duty: (cause, daily chance a leaver is caught,
     daily chance of being back)."""
+    priced: RefPriced | None = None
+    service_coefficient: float = 0.0
+
+
+@dataclass(frozen=True)
+class RefPriced:
+    """A priced channel: its pool, daily uptake and daily offer to each region
+    (currency per month)."""
+
+    pool: int
+    uptake: list[float]
+    offers: list[list[float]]
+
+
+@dataclass(frozen=True)
+class RefPool:
+    """A pool of individual people with reservation wages."""
+
+    id: str
+    initial: int
+    replenish: list[float]
+    widen: dict[int, int]
+    kind: str
+    a: float
+    b: float
+    shares: list[float]
+    wage_multipliers: list[float]
+
+    def draw_person(self, rng: random.Random) -> tuple[int, float]:
+        """A new person: (region, reservation wage in currency per month)."""
+        u, region, acc = rng.random(), len(self.shares) - 1, 0.0
+        for g, share in enumerate(self.shares):
+            acc += share
+            if u < acc:
+                region = g
+                break
+        if self.kind == "uniform":
+            base = rng.uniform(self.a, self.b)
+        else:
+            base = rng.lognormvariate(math.log(self.a), self.b)
+        return region, base * self.wage_multipliers[region]
 
 
 @dataclass(frozen=True)
@@ -143,6 +196,7 @@ class RefModel:
     service_multipliers: list[tuple[int, float]]
     recovery_rate: float
     return_probability: list[float]
+    pools: list[RefPool] | None = None
 
     def multiplier(self, age: int) -> float:
         """Combat hazard multiplier at service age ``age`` (1 for long service)."""
@@ -167,6 +221,7 @@ class RefResult:
     inflow: IntArray
     outflow: IntArray
     transition: IntArray
+    pool: IntArray | None = None
 
     @property
     def end_strength(self) -> IntArray:
@@ -205,20 +260,112 @@ def _whole(x: float) -> int:
     return round(x)
 
 
+def _pay_days(scenario: Scenario, ch: Any, key: str) -> list[float]:
+    """A pay amount of a channel on each day, with its change_pay events applied."""
+    start, days = scenario.start_date, scenario.horizon_days
+    values = _daily(getattr(ch.pay, key), start, days)
+    for ev in sorted(scenario.events, key=lambda e: e.date):
+        if isinstance(ev, ChangePay) and ev.channel == ch.id and getattr(ev, key) is not None:
+            new = _value(getattr(ev, key), ev.date)
+            for d in range(max((ev.date - start).days, 0), days):
+                values[d] = new
+    return values
+
+
+def _ref_pools(scenario: Scenario) -> list[RefPool]:
+    start, days = scenario.start_date, scenario.horizon_days
+    pools = []
+    for pool in scenario.pools:
+        rw = pool.reservation_wage
+        if rw is None or pool.currency not in (None, scenario.currency):
+            raise ValueError("the reference model supports priced pools in the scenario currency")
+        if isinstance(rw, LogNormalWages):
+            kind, a, b = "lognormal", _value(rw.median_per_month, start), _value(rw.log_sd, start)
+        else:
+            kind = "uniform"
+            a, b = _value(rw.low_per_month, start), _value(rw.high_per_month, start)
+        regions = pool.regions
+        shares = [_value(r.share, start) for r in regions] or [1.0]
+        total = sum(shares)
+        widen: dict[int, int] = {}
+        for ev in scenario.events:
+            if isinstance(ev, WidenEligibility) and ev.pool == pool.id:
+                d = max((ev.date - start).days, 0)
+                widen[d] = widen.get(d, 0) + _whole(_value(ev.add_people, start))
+        pools.append(
+            RefPool(
+                id=pool.id,
+                initial=_whole(_value(pool.initial_people, start)),
+                replenish=_daily(pool.replenish_per_day, start, days),
+                widen=widen,
+                kind=kind,
+                a=a,
+                b=b,
+                shares=[x / total for x in shares],
+                wage_multipliers=[_value(r.wage_multiplier, start) for r in regions] or [1.0],
+            )
+        )
+    return pools
+
+
+def _retention(
+    scenario: Scenario, ch: Any, term: int | None
+) -> tuple[list[float], list[float], float] | None:
+    """Daily renewal and early-termination probabilities of pay-driven retention (the
+    latter before the service factor) and the service coefficient, from the index
+    ``v = β_pay ln(salary / wage) − β_arrears (1 − paid_share) + β_service a / 365.25``."""
+    ret = ch.contract.retention
+    if ret is None:
+        return None
+    if ret.currency not in (None, scenario.currency) or ch.pay.currency not in (
+        None,
+        scenario.currency,
+    ):
+        raise ValueError("the reference model supports retention in the scenario currency")
+    start, days = scenario.start_date, scenario.horizon_days
+    salary = _pay_days(scenario, ch, "salary_per_month")
+    paid = _pay_days(scenario, ch, "paid_share")
+    wage = _daily(ret.civilian_wage_per_month, start, days)
+    b_pay = _daily(ret.pay_coefficient, start, days)
+    b_arr = _daily(ret.arrears_coefficient, start, days)
+    b_srv = _value(ret.service_coefficient, start)
+    base_renew = _daily(ch.contract.renewal_probability, start, days)
+    base_early = _daily(ch.contract.early_termination_per_day, start, days)
+    renew, early = [], []
+    for d in range(days):
+        v = b_pay[d] * math.log(salary[d] / wage[d]) - b_arr[d] * (1.0 - paid[d])
+        at_term = v + (b_srv * term / 365.25 if term is not None else 0.0)
+        p0 = base_renew[d]
+        if p0 <= 0.0 or p0 >= 1.0:
+            renew.append(p0)
+        else:
+            odds = p0 / (1.0 - p0) * math.exp(at_term)
+            renew.append(odds / (1.0 + odds))
+        early.append(min(base_early[d] * math.exp(-v), 1.0))
+    return renew, early, b_srv
+
+
 def build_model(scenario: Scenario) -> RefModel:
-    """Resolve a scenario (point values, no pools) into a :class:`RefModel`."""
-    if scenario.pools:
-        raise ValueError("the reference model does not support pools")
+    """Resolve a scenario (point values; pools only with reservation wages) into a
+    :class:`RefModel`."""
+    pools = _ref_pools(scenario) if scenario.pools else None
+    pool_index = {p.id: i for i, p in enumerate(scenario.pools)}
     start, days = scenario.start_date, scenario.horizon_days
     losses = scenario.losses
     intensity = _daily(losses.intensity, start, days)
     index = {c.id: i for i, c in enumerate(scenario.channels)}
     channels: list[RefChannel] = []
     for i, ch in enumerate(scenario.channels):
-        if ch.enlistment.model not in ("series", "mobilisation"):
-            raise ValueError("the reference model supports series and mobilisation only")
-        if ch.pool is not None:
-            raise ValueError("the reference model does not support pools")
+        priced: RefPriced | None = None
+        enl = ch.enlistment
+        if isinstance(enl, PricedEnlistment):
+            priced = _ref_priced(scenario, ch, enl, pool_index)
+        elif enl.model not in ("series", "mobilisation"):
+            raise ValueError(
+                "the reference model supports series, mobilisation and priced enlistment only"
+            )
+        elif ch.pool is not None:
+            raise ValueError("the reference model supports pools for priced channels only")
         active = [ch.active] * days
         stop_loss = [False] * days
         open_ended = [False] * days
@@ -251,7 +398,9 @@ def build_model(scenario: Scenario) -> RefModel:
                             ev.size_counts == "arrivals",
                         )
                     )
-            elif not isinstance(ev, StartChannel | StopChannel | StopLoss):
+            elif not isinstance(
+                ev, StartChannel | StopChannel | StopLoss | ChangePay | WidenEligibility
+            ):
                 raise ValueError(f"the reference model does not support {ev.type} events")
         # An open-ended contract holds people at term end exactly as stop-loss does.
         stop_loss = [a or b for a, b in zip(stop_loss, open_ended, strict=True)]
@@ -290,30 +439,33 @@ def build_model(scenario: Scenario) -> RefModel:
                 for d, b in enumerate(base)
             ]
         init = ch.initial
+        renewal = _daily(contract.renewal_probability, start, days)
+        early = _daily(contract.early_termination_per_day, start, days)
+        service = 0.0
+        retention = _retention(scenario, ch, term)
+        if retention is not None:
+            renewal, early, service = retention
+            if service != 0.0 and term is None:
+                raise ValueError("the reference model needs a fixed term for a service term")
         channels.append(
             RefChannel(
                 id=ch.id,
                 index=i,
                 recruits=(
-                    _daily(ch.enlistment.recruits_per_day, start, days)
-                    if ch.enlistment.model == "series"
-                    else [0.0] * days
+                    [0.0] * days
+                    if priced is not None or ch.enlistment.model != "series"
+                    else _daily(ch.enlistment.recruits_per_day, start, days)  # type: ignore[union-attr]
                 ),
                 active=active,
                 training=training,
                 withdrawal=_daily(ch.training_withdrawal_probability, start, days),
                 term=term,
-                renewal=_daily(contract.renewal_probability, start, days),
+                renewal=renewal,
                 renew_age=renew_age,
                 renew_into=index[contract.renew_into] if contract.renew_into else i,
                 on_term_end=contract.on_term_end,
                 early_termination=[
-                    e if ok else 0.0
-                    for e, ok in zip(
-                        _daily(contract.early_termination_per_day, start, days),
-                        may_terminate,
-                        strict=True,
-                    )
+                    e if ok else 0.0 for e, ok in zip(early, may_terminate, strict=True)
                 ],
                 min_service=_whole(_value(contract.min_service_days, start)),
                 killed=hazards["killed"],
@@ -334,6 +486,8 @@ def build_model(scenario: Scenario) -> RefModel:
                     )
                     for cause, back in losses.returns_to_duty.items()
                 ),
+                priced=priced,
+                service_coefficient=service,
             )
         )
     return RefModel(
@@ -344,6 +498,37 @@ def build_model(scenario: Scenario) -> RefModel:
         ],
         recovery_rate=1.0 / _value(losses.recovery.mean_days, start),
         return_probability=_daily(losses.recovery.return_probability, start, days),
+        pools=pools,
+    )
+
+
+def _ref_priced(
+    scenario: Scenario, ch: Any, enl: PricedEnlistment, pool_index: dict[str, int]
+) -> RefPriced:
+    """The offer of a priced channel to each region on each day: ``paid_share ·
+    (salary + (federal + regional bonus × region multiplier) / service months)``."""
+    start, days = scenario.start_date, scenario.horizon_days
+    if ch.pool is None or ch.pay.currency not in (None, scenario.currency):
+        raise ValueError("the reference model needs priced channels with a pool, one currency")
+    pool = scenario.pools[pool_index[ch.pool]]
+    if enl.expected_service_days is not None:
+        service_days = max(float(_whole(_value(enl.expected_service_days, start))), 1.0)
+    elif ch.contract.term_days is not None:
+        service_days = float(_whole(_value(ch.contract.term_days, start)))
+    else:
+        service_days = 365.25
+    months = service_days / (365.25 / 12)
+    bonus_mult = [_value(r.regional_bonus_multiplier, start) for r in pool.regions] or [1.0]
+    salary = _pay_days(scenario, ch, "salary_per_month")
+    federal = _pay_days(scenario, ch, "sign_up_bonus_federal")
+    regional = _pay_days(scenario, ch, "sign_up_bonus_regional")
+    paid = _pay_days(scenario, ch, "paid_share")
+    offers = [
+        [paid[d] * (salary[d] + (federal[d] + m * regional[d]) / months) for m in bonus_mult]
+        for d in range(days)
+    ]
+    return RefPriced(
+        pool=pool_index[ch.pool], uptake=_daily(enl.uptake_per_day, start, days), offers=offers
     )
 
 
@@ -365,6 +550,11 @@ class _Replicate:
         self.inflow = np.zeros((days, n_ch, 2), dtype=np.int64)
         self.outflow = np.zeros((days, n_ch, len(EXIT_CAUSES)), dtype=np.int64)
         self.transition = np.zeros((days, n_ch, len(TRANSITIONS)), dtype=np.int64)
+        # Priced pools: per pool and region, the reservation wages of the people in it,
+        # sorted (the willing are a prefix).
+        ref_pools = model.pools or []
+        self.wages: list[list[list[float]]] = [[[] for _ in p.shares] for p in ref_pools]
+        self.pool_size = np.zeros((days, len(ref_pools)), dtype=np.int64)
         self._mult = [model.multiplier(a) for a in range(self._mult_window())]
         # Per channel and day: combat hazards (scaled by the service multiplier) and the
         # others, summed, for the quick "does anything happen today" test.
@@ -417,16 +607,56 @@ class _Replicate:
         self.env.process(self._clock())
         self.env.run()
 
+    def _add_people(self, p: int, number: int) -> None:
+        pool = (self.model.pools or [])[p]
+        for _ in range(number):
+            region, wage = pool.draw_person(self.rng)
+            bisect.insort(self.wages[p][region], wage)
+
+    def _poisson(self, lam: float) -> int:
+        """Arrivals of a Poisson process of rate ``lam`` over one day."""
+        clock, arrivals = 0.0, 0
+        while lam > 0:
+            clock += self.rng.expovariate(lam)
+            if clock >= 1.0:
+                break
+            arrivals += 1
+        return arrivals
+
+    def _enlist_priced(self, ch: RefChannel, day: int) -> None:
+        """Each person in the pool whose reservation wage the offer to their region
+        meets enlists with probability ``uptake``."""
+        priced = ch.priced
+        assert priced is not None
+        rnd, uptake = self.rng.random, priced.uptake[day]
+        for region, wages in enumerate(self.wages[priced.pool]):
+            willing = bisect.bisect_right(wages, priced.offers[day][region])
+            stay = []
+            for wage in wages[:willing]:
+                if rnd() < uptake:
+                    self.env.process(self._recruit(ch.index, day))
+                else:
+                    stay.append(wage)
+            wages[:willing] = stay
+
     def _clock(self) -> Proc:
-        """The day's scenario-level phases: stop-loss switches, enlistment, records."""
+        """The day's scenario-level phases: stop-loss switches, pools, enlistment,
+        records."""
         model, rng = self.model, self.rng
+        pools = model.pools or []
+        for p, pool in enumerate(pools):
+            self._add_people(p, pool.initial)
         for day in range(model.horizon):
             yield from self._at(day, START)
             for ch in model.channels:
                 self.stop_loss_now[ch.index] = ch.stop_loss[day]
+            for p, pool in enumerate(pools):
+                self._add_people(p, self._poisson(pool.replenish[day]) + pool.widen.get(day, 0))
             yield from self._at(day, ENLIST)
             for ch in model.channels:
                 self._waves(ch, day)
+                if ch.priced is not None and ch.active[day]:
+                    self._enlist_priced(ch, day)
                 if not ch.active[day] or ch.recruits[day] <= 0:
                     continue
                 # Poisson arrivals: a Poisson process of rate λ over the day.
@@ -440,6 +670,8 @@ class _Replicate:
                     self.env.process(self._recruit(ch.index, day))
             yield from self._at(day, RECORD)
             self.strength[day] = self.count
+            for p in range(len(pools)):
+                self.pool_size[day, p] = sum(len(w) for w in self.wages[p])
 
     def _waves(self, ch: RefChannel, day: int) -> None:
         """Mobilisation waves: day ``k`` of a wave of ``S`` calls over ``D`` days calls
@@ -504,6 +736,7 @@ class _Replicate:
         ch = model.channels[c]
         horizon, term, training = model.horizon, ch.term, ch.training
         combat, other, early = self._combat[c], self._other[c], ch.early_termination
+        service = ch.service_coefficient
         mult, n_mult, min_service = self._mult, len(self._mult), ch.min_service
         held = False
         while day < horizon:
@@ -522,7 +755,7 @@ class _Replicate:
                     u = rnd()
                     hazard = combat[day] * m + other[day]
                     if age >= min_service:
-                        hazard += early[day]
+                        hazard += early[day] * math.exp(-service * age / 365.25)
                     if u < hazard:
                         break
                     u = None
@@ -544,7 +777,7 @@ class _Replicate:
                 m = mult[a] if a < n_mult else 1.0
                 k, w, s = ch.killed[day] * m, ch.wounded[day] * m, ch.missing[day] * m
                 d, r = ch.deserted[day], ch.refused[day]
-                e = early[day] if a >= min_service else 0.0
+                e = early[day] * math.exp(-service * a / 365.25) if a >= min_service else 0.0
                 if u is None:
                     u = rnd()
                 if u < k + w + s + d + r + e:
@@ -636,4 +869,5 @@ def run_reference(scenario: Scenario | RefModel, runs: int, seed: int) -> RefRes
         inflow=stack("inflow"),
         outflow=stack("outflow"),
         transition=stack("transition"),
+        pool=stack("pool_size"),
     )

@@ -93,3 +93,16 @@ def test_the_authoring_guides_scenario_validates() -> None:
     assert [c.id for c in sc.channels] == ["contract", "volunteers"]
     assert sc.questions is not None
     assert sc.questions.hold == 10000
+
+
+def test_the_authoring_guides_priced_scenario_validates() -> None:
+    import re
+
+    from forcegen.scenario.load import load_scenario_text
+
+    guide = (Path(__file__).parents[2] / "docs" / "authoring.md").read_text(encoding="utf-8")
+    priced = [b for b in re.findall(r"```yaml\n(.*?)```", guide, flags=re.S) if "priced" in b]
+    assert len(priced) == 1
+    sc = load_scenario_text(priced[0], strict=True)
+    assert sc.channels[0].enlistment.model == "priced"
+    assert sc.channels[0].contract.retention is not None

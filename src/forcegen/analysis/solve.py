@@ -10,9 +10,9 @@ whole horizon) with probability at least ``prob``:
   month" directly and still works when the channel's own rate is zero; the sampled
   uncertainty of the rate itself is kept.
 * ``lever="bonus"`` — currency (the channel's pay currency) **added** to a
-  ``behavioural`` channel's federal sign-up bonus, including any later
+  ``behavioural`` or ``priced`` channel's federal sign-up bonus, including any later
   ``change_pay`` event that sets it; the bonus acts on enlistment through the
-  channel's pay elasticity.
+  channel's pay elasticity, or through the offer of priced enlistment.
 
 Method. Every evaluation simulates the same replicates with the same seed — common
 random numbers, so that differences between lever values reflect the lever, not the
@@ -393,8 +393,11 @@ def _num(x: float) -> str:
 
 
 def _pick_channel(sc: Scenario, lever: Lever, channel: str | None) -> str:
-    model = "series" if lever == "recruits" else "behavioural"
-    fits = [c.id for c in sc.channels if c.enlistment.model == model]
+    # The bonus acts through the behavioural model's pay elasticity, or the offer of
+    # priced enlistment.
+    models = ("series",) if lever == "recruits" else ("behavioural", "priced")
+    model = " or ".join(models)
+    fits = [c.id for c in sc.channels if c.enlistment.model in models]
     which = ", ".join(fits) if fits else "none"
     if channel is None:
         if len(fits) != 1:
@@ -408,7 +411,7 @@ def _pick_channel(sc: Scenario, lever: Lever, channel: str | None) -> str:
     except KeyError:
         known = ", ".join(c.id for c in sc.channels)
         raise UsageError(f"no channel {channel!r} in {sc.name} (channels: {known})") from None
-    if ch.enlistment.model != model:
+    if ch.enlistment.model not in models:
         raise UsageError(
             f"the {lever} lever needs a {model} channel; {channel!r} is "
             f"{ch.enlistment.model} ({model} channels: {which})"

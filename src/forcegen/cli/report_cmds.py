@@ -471,12 +471,93 @@ def probability_json(p: Probability) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------- solve
+def _solve_recruitment(
+    scenario: str,
+    target: float,
+    channel: str | None,
+    every_day: bool,
+    start: str | None,
+    end: str | None,
+    runs: int,
+    seed: int,
+    fmt: Format,
+    overrides: list[str] | None,
+) -> None:
+    """``solve --recruits-per-day``: the extra bonus keeping expected recruits at a
+    target (forcegen.analysis.solve_recruitment), in mean-field over sampled parameters."""
+    from forcegen.analysis.solve_recruitment import solve_recruitment
+
+    def progress(n: int, value: float, reached: float) -> None:
+        err.print(f"  simulation {n}: extra bonus {value:,.4g} → {reached:,.4g} recruits per day")
+
+    sc = load_scenario_with_warnings(scenario, overrides=overrides or ()).scenario
+    answer = solve_recruitment(
+        sc,
+        target,
+        channel=channel,
+        every_day=every_day,
+        start=_parse_date(start),
+        end=_parse_date(end),
+        runs=runs,
+        seed=seed,
+        mode="mean-field",
+        sample_parameters=True,
+        progress=progress,
+    )
+    printer = Printer("solve", fmt)
+    for line in answer.describe():
+        printer.line(line)
+    data = {
+        "scenario": answer.scenario,
+        "lever": "bonus",
+        "channel": answer.channel,
+        "parameters": list(answer.parameters),
+        "unit": answer.unit,
+        "recruits_per_day": answer.target,
+        "every_day": answer.every_day,
+        "window": list(answer.window),
+        "value": answer.value,
+        "baseline": answer.baseline,
+        "reached": answer.reached,
+        "baseline_recruits": answer.baseline_recruits,
+        "already_reached": answer.already_reached,
+        "evaluations": [
+            {"value": e.value, "recruits_per_day": e.recruits_per_day} for e in answer.evaluations
+        ],
+        "runs": answer.runs,
+        "seed": answer.seed,
+        "mode": answer.mode,
+    }
+    row = {
+        key: data[key]
+        for key in (
+            "scenario",
+            "lever",
+            "channel",
+            "unit",
+            "recruits_per_day",
+            "every_day",
+            "value",
+            "baseline",
+            "reached",
+            "baseline_recruits",
+            "already_reached",
+            "runs",
+            "seed",
+            "mode",
+        )
+    }
+    row["window_start"], row["window_end"] = answer.window
+    printer.done(data, csv_rows=Rows(tuple(Column(k) for k in row), [row]))
+
+
 @app.command()
 def solve(
     scenario: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
     hold_strength: Annotated[
-        float, typer.Option("--hold-strength", min=1, help="Deployed strength to hold (people).")
-    ],
+        float | None,
+        typer.Option("--hold-strength", min=1, help="Deployed strength to hold (people)."),
+    ] = None,
     channel: Annotated[str | None, typer.Option(help="Channel whose lever moves.")] = None,
     prob: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Required probability of holding.")
@@ -497,18 +578,48 @@ def solve(
     ] = None,
     fmt: FormatOption = Format.table,
     overrides: SetOption = None,
+    recruits_per_day: Annotated[
+        float | None,
+        typer.Option(
+            "--recruits-per-day",
+            min=0.0,
+            help="Instead of a strength: the recruits per day (people) the bonus must "
+            "keep a priced or behavioural channel at (expected, mean-field).",
+        ),
+    ] = None,
+    every_day: Annotated[
+        bool,
+        typer.Option("--every-day", help="With --recruits-per-day: on every day, not on average."),
+    ] = False,
+    end: Annotated[
+        str | None,
+        typer.Option(help="With --recruits-per-day: last day of the window (YYYY-MM-DD)."),
+    ] = None,
 ) -> None:
     """Recruits or sign-up bonus needed to hold deployed strength with a probability.
 
     Finds the extra recruits per day (series channel) or extra federal sign-up bonus
-    (behavioural channel) that keeps deployed strength at or above the target on every
-    day of the horizon with the given probability (common random numbers, root-finding).
+    (behavioural or priced channel) that keeps deployed strength at or above the target
+    on every day of the horizon with the given probability (common random numbers,
+    root-finding). With --recruits-per-day instead, finds the extra federal bonus that
+    keeps a channel's expected recruits at that many per day.
     """
     from forcegen.analysis.basis import Screen, input_evidence
     from forcegen.analysis.solve import solve_hold
 
     if lever not in ("recruits", "bonus"):
         raise typer.BadParameter("expected 'recruits' or 'bonus'", param_hint="--lever")
+    if (hold_strength is None) == (recruits_per_day is None):
+        raise typer.BadParameter(
+            "give exactly one target: --hold-strength or --recruits-per-day",
+            param_hint="--hold-strength",
+        )
+    if recruits_per_day is not None:
+        _solve_recruitment(
+            scenario, recruits_per_day, channel, every_day, start, end, runs, seed, fmt, overrides
+        )
+        return
+    assert hold_strength is not None
 
     def progress(n: int, value: float, p: float) -> None:
         err.print(f"  simulation {n}: lever {value:,.4g} → hold probability {p:.0%}")

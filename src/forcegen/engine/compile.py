@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.pricing import PricedPlan
 from forcegen.engine.sampling import ParameterSet
 from forcegen.scenario.model import (
     ABSENCE_CAUSES,
     HAZARD_CAUSES,
     ChangePay,
     Channel,
+    Contract,
     ContractRules,
     MobilisationWave,
     PayPackage,
@@ -189,6 +191,10 @@ class ChannelPlan:
     terms) or the tail (indefinite contracts)."""
     front_share: Schedule | None = None
     """With ``losses.exposure``: the channel's share of the deployed at the front."""
+    retention_service: FloatArray | None = None
+    """``(R,)`` service coefficient of pay-driven retention (per year), when any
+    replicate's is non-zero: early termination then varies with age
+    (:mod:`forcegen.engine.retention`)."""
 
     @property
     def tail(self) -> int:
@@ -252,6 +258,8 @@ class Plan:
     """``(R,)`` exponent of the people at the front in the losses per day (None: 1)."""
     front_reference: FloatArray | None = None
     """``(R,)`` people at the front at which the combat hazards are as given."""
+    priced: PricedPlan = field(default_factory=PricedPlan.empty)
+    """Priced pools and channels (:mod:`forcegen.engine.pricing`)."""
 
 
 class _Resolver:
@@ -304,6 +312,12 @@ def _rate_to_scenario(res: _Resolver, currency: str | None) -> FloatArray:
     return res.scalar(res.scenario.exchange_rates[currency])
 
 
+def _service_retention(res: _Resolver, contract: Contract) -> bool:
+    """Whether pay-driven retention makes early termination depend on service age."""
+    ret = contract.retention
+    return ret is not None and bool(np.any(res.scalar(ret.service_coefficient) != 0))
+
+
 def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
     """Resolve ``scenario`` with one block's parameter values into a :class:`Plan`."""
     res = _Resolver(scenario, params)
@@ -315,6 +329,8 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
         _channel_plan(res, i, ch, pool_index, channel_index, intensity, pools)
         for i, ch in enumerate(scenario.channels)
     ]
+    from forcegen.engine.pricing_compile import priced_plan
+
     exposure = scenario.losses.exposure
     lanchester = exposure is not None and exposure.front_exponent is not None
     return Plan(
@@ -335,6 +351,7 @@ def compile_block(scenario: Scenario, params: ParameterSet) -> Plan:
             if lanchester
             else None
         ),
+        priced=priced_plan(res, channels),
     )
 
 
@@ -446,6 +463,8 @@ def _channel_plan(
         # Ages 0..term (compressed past the young ages when the term outlasts the
         # horizon; see ChannelPlan), then the stop-loss tail.
         young = max([int(training.max()), int(min_service.max()), *breakpoints])
+        if _service_retention(res, contract):
+            young = max(young, int(term.max()))  # every age its own hazard: no compression
         term_slot = term_slots(term, young, days)
         age_offset = term - term_slot
         n_ages = int(term_slot.max()) + 2
@@ -515,6 +534,16 @@ def _channel_plan(
     term_months = term / DAYS_PER_MONTH if term is not None else np.full(runs, 12.0)
     monthly_pay = Schedule.combine(lambda s, b: s + b / term_months, salary, sign_up)
 
+    renewal = res.schedule(contract.renewal_probability)
+    early = res.schedule(contract.early_termination_per_day)
+    retention_service: FloatArray | None = None
+    if contract.retention is not None:
+        from forcegen.engine.pricing_compile import retention_schedules
+
+        renewal, early, retention_service = retention_schedules(
+            res, ch, salary, pay["paid_share"], renewal, early, term
+        )
+
     recovery = losses.recovery
     return ChannelPlan(
         index=index,
@@ -535,10 +564,8 @@ def _channel_plan(
             renew_age <= young, renew_age, np.maximum(renew_age - age_offset, young + 1)
         ).astype(np.int64),
         renew_into=channel_index[contract.renew_into] if contract.renew_into else index,
-        renewal_probability=res.schedule(contract.renewal_probability),
-        early_termination=_allowed(
-            res.schedule(contract.early_termination_per_day), termination_allowed
-        ),
+        renewal_probability=renewal,
+        early_termination=_allowed(early, termination_allowed),
         min_service_days=min_service,
         term_end_cause=contract.on_term_end,
         withdrawal=res.schedule(ch.training_withdrawal_probability),
@@ -578,6 +605,7 @@ def _channel_plan(
             else np.full(runs, n_ages - 1)
         ).astype(np.int64),
         front_share=_front_share(res, ch),
+        retention_service=retention_service,
     )
 
 

@@ -32,9 +32,11 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from forcegen.engine.compile import ChannelPlan, Plan
+from forcegen.engine.compile import ChannelPlan, Plan, PoolPlan
 from forcegen.engine.draws import Array, Draws
 from forcegen.engine.guard import check_day
+from forcegen.engine.pricing import PricedState
+from forcegen.engine.retention import per_slot_segments
 from forcegen.scenario.model import ABSENCE_CAUSES, EXIT_CAUSES, HAZARD_CAUSES, STATES
 
 __all__ = [
@@ -124,6 +126,11 @@ def _ages(ch: ChannelPlan, breakpoints: list[int]) -> _Ages:
     seg_elig = np.tile(np.array([0.0, 1.0] * (len(breakpoints) + 1) + [0.0]), (runs, 1))
     seg_dep = np.ones((runs, n_seg))
     seg_dep[:, -1] = 0.0
+    if ch.retention_service is not None:
+        # Pay-driven retention with a service term: early termination differs by age.
+        segment, seg_mult, seg_elig, seg_dep = per_slot_segments(
+            segment, seg_mult, seg_elig, seg_dep, _served(ch, age_of_slot), ch.retention_service
+        )
     return _Ages(
         first_deployed=int(ch.training_days.min()),
         segment=segment,
@@ -131,6 +138,14 @@ def _ages(ch: ChannelPlan, breakpoints: list[int]) -> _Ages:
         segment_eligible=seg_elig,
         segment_deployed=seg_dep,
     )
+
+
+def _served(ch: ChannelPlan, age_of_slot: IntArray) -> FloatArray:
+    """Days served that each slot stands for, for the service term of pay-driven
+    retention: an indefinite contract's tail ("long service") counts as its window."""
+    if ch.term_days is None:
+        return np.minimum(age_of_slot, ch.n_ages - 1).astype(np.float64)
+    return age_of_slot.astype(np.float64)
 
 
 def _initial(draws: Draws, ch: ChannelPlan, svc: Array, rec: Array) -> None:
@@ -243,6 +258,10 @@ def simulate_block(
     for pl in plan.pools:
         for day, amount in pl.widen:  # several widenings on one day add up
             widen[pl.index][day] = widen[pl.index].get(day, 0.0) + amount
+    priced = PricedState(plan.priced, dtype)
+    for pl in plan.pools:
+        if priced.has_pool(pl.index):  # by region and reservation wage
+            priced.add(draws, pl.index, pool[:, pl.index].copy(), f"pool/{pl.id}/initial")
 
     executor = _executor(min(threads, C)) if threads > 1 and C > 1 else None
     for t in range(T):
@@ -252,6 +271,9 @@ def simulate_block(
         counts.fill(0)
         # 1. pools
         for pl in plan.pools:
+            if priced.has_pool(pl.index):
+                pool[:, pl.index] = _priced_pool_day(draws, priced, pl.index, pl, t, widen)
+                continue
             add = draws.poisson(f"pool/{pl.id}/replenish", pl.replenish.at(t))
             if t in widen[pl.index]:
                 extra = widen[pl.index][t]
@@ -336,7 +358,12 @@ def simulate_block(
                     renewals.append((c, ch.renew_into, ren_s, ren_r))
 
             # 5. enlistment
-            recruits = _enlist(draws, ch, t, pool, ever)
+            bonus: FloatArray | None = None
+            if priced.has_channel(c):
+                recruits, bonus = priced.enlist(draws, c, f"{name}/enlist", t, bool(ch.active[t]))
+                pool[:, ch.pool] -= recruits
+            else:
+                recruits = _enlist(draws, ch, t, pool, ever)
             called_in, evaded = _mobilise(draws, ch, t, pool)
             joined = recruits + called_in
             s[:, 0] += joined
@@ -360,7 +387,9 @@ def simulate_block(
             promised = np.stack(
                 [
                     np.zeros(R),  # salaries are added after the day's stocks are final
-                    joined * ch.sign_up_bonus.at(t),
+                    joined * ch.sign_up_bonus.at(t)
+                    if bonus is None
+                    else bonus + called_in * ch.sign_up_bonus.at(t),
                     deployed_today * ch.deployment_bonus.at(t),
                     killed * ch.death_compensation.at(t),
                     wounded_total * ch.wound_compensation.at(t),
@@ -462,6 +491,25 @@ def _exit_probabilities(
         )
         seen[key] = probs
     return probs
+
+
+def _priced_pool_day(
+    draws: Draws,
+    priced: PricedState,
+    p: int,
+    pl: PoolPlan,
+    t: int,
+    widen: dict[int, dict[int, FloatArray]],
+) -> Array:
+    """Step 1 for a priced pool: replenishment and widening placed by region and
+    reservation wage; returns the pool's new size."""
+    total = priced.replenish(draws, p, pl.replenish.at(t))
+    if t in widen[p]:
+        extra = widen[p][t]
+        people = np.rint(extra).astype(np.int64) if draws.dtype is np.int64 else extra
+        priced.add(draws, p, people, f"pool/{pl.id}/widen/{t}")
+        total = priced.bins[p].sum(axis=(1, 2))
+    return total
 
 
 def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray) -> Array:

@@ -56,7 +56,10 @@ from forcegen.scenario.model import (
     BehaviouralEnlistment,
     ChangePay,
     Channel,
+    LogNormalWages,
     MobilisationWave,
+    Pool,
+    PricedEnlistment,
     Scenario,
     SeriesEnlistment,
 )
@@ -481,6 +484,8 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _term_vs_training(scenario),
         _behavioural_pools(scenario),
         _currencies(scenario),
+        _priced_recruitment(scenario),
+        _pay_retention(scenario),
         _start_warnings(scenario),
         _arrival_waves(scenario),
         _front_share_without_exposure(scenario),
@@ -677,7 +682,11 @@ def _money_currency(scenario: Scenario, path: Path) -> str | None:
     """The currency of the money parameter at ``path`` (None: the scenario's)."""
     head = path[:2]
     if head[:1] == ("channels",) and isinstance(head[1], int):
-        return scenario.channels[head[1]].pay.currency
+        channel = scenario.channels[head[1]]
+        retention = channel.contract.retention
+        if path[2:4] == ("contract", "retention") and retention and retention.currency:
+            return retention.currency
+        return channel.pay.currency
     if head[:1] == ("pools",) and isinstance(head[1], int):
         return scenario.pools[head[1]].currency
     if head[:1] == ("events",) and isinstance(head[1], int):
@@ -866,6 +875,114 @@ def _currencies(scenario: Scenario) -> Iterator[_Finding]:
                 f"add it under exchange_rates{_suggest(currency, known)}"
             )
             yield _Finding(path, message)
+
+
+# -- priced recruitment and pay-driven retention (docs/model.md) ---------------------
+_SHARE_TOLERANCE = 1e-6
+
+
+def _priced_recruitment(scenario: Scenario) -> Iterator[_Finding]:
+    """A priced channel needs a pool with reservation wages, and such a pool feeds
+    priced channels only (other channels would take people without their wages)."""
+    pools = {p.id: p for p in scenario.pools}
+    for i, channel in enumerate(scenario.channels):
+        priced = isinstance(channel.enlistment, PricedEnlistment)
+        pool = pools.get(channel.pool) if channel.pool is not None else None
+        if priced and channel.pool is None:
+            message = "priced enlistment needs a pool: people enlist from its wage distribution"
+            yield _Finding(("channels", i, "enlistment", "model"), message)
+        elif priced and pool is not None and pool.reservation_wage is None:
+            message = (
+                f"priced enlistment compares the offer with reservation wages: pool "
+                f"'{pool.id}' needs reservation_wage"
+            )
+            yield _Finding(("channels", i, "pool"), message)
+        elif not priced and pool is not None and pool.reservation_wage is not None:
+            message = (
+                f"pool '{pool.id}' has reservation wages, so only priced channels may draw "
+                f"from it; this channel's enlistment is {channel.enlistment.model}"
+            )
+            yield _Finding(("channels", i, "pool"), message)
+    for k, event in enumerate(scenario.events):
+        if not isinstance(event, MobilisationWave):
+            continue
+        for channel in scenario.channels:
+            pool = pools.get(channel.pool) if channel.pool is not None else None
+            if channel.id == event.channel and pool is not None and pool.reservation_wage:
+                message = (
+                    f"a mobilisation wave cannot call up from pool '{pool.id}', which has "
+                    f"reservation wages (priced enlistment only)"
+                )
+                yield _Finding(("events", k, "channel"), message)
+    for i, pool in enumerate(scenario.pools):
+        yield from _wage_distribution(i, pool)
+
+
+def _wage_distribution(i: int, pool: Pool) -> Iterator[_Finding]:
+    wages = pool.reservation_wage
+    if wages is None:
+        if pool.regions:
+            message = "regions apply to priced enlistment only: add reservation_wage"
+            yield _Finding(("pools", i, "regions"), message, at_key=True)
+        return
+    path = ("pools", i, "reservation_wage")
+    if isinstance(wages, LogNormalWages):
+        if _lower(wages.log_sd) <= 0:
+            message = f"must be positive, got {wages.log_sd.distribution.describe()}"
+            yield _Finding((*path, "log_sd"), message)
+        if _lower(wages.median_per_month) <= 0:
+            message = f"must be positive, got {wages.median_per_month.distribution.describe()}"
+            yield _Finding((*path, "median_per_month"), message)
+    elif _lower(wages.high_per_month) <= _upper(wages.low_per_month):
+        message = (
+            f"must exceed low_per_month in every replicate: as low as "
+            f"{_lower(wages.high_per_month):g}, while low_per_month reaches "
+            f"{_upper(wages.low_per_month):g}"
+        )
+        yield _Finding((*path, "high_per_month"), message)
+    first: dict[str, int] = {}
+    for j, region in enumerate(pool.regions):
+        if region.id in first:
+            yield _Finding(
+                ("pools", i, "regions", j, "id"),
+                f"duplicate region id '{region.id}'",
+                related=("pools", i, "regions", first[region.id], "id"),
+            )
+        first.setdefault(region.id, j)
+    if pool.regions:
+        total = sum(float(r.share.expected().mean()) for r in pool.regions)
+        if abs(total - 1.0) > _SHARE_TOLERANCE:
+            message = (
+                f"region shares must add up to 1, got {total:g} (expected values; each "
+                f"replicate's draws are scaled to add up to 1)"
+            )
+            yield _Finding(("pools", i, "regions"), message, at_key=True)
+
+
+def _pay_retention(scenario: Scenario) -> Iterator[_Finding]:
+    known = [scenario.currency, *scenario.exchange_rates]
+    for i, channel in enumerate(scenario.channels):
+        retention = channel.contract.retention
+        if retention is None:
+            continue
+        path = ("channels", i, "contract", "retention")
+        currency = retention.currency
+        if currency is not None and currency not in known:
+            message = (
+                f"currency '{currency}' has no exchange rate to {scenario.currency}; "
+                f"add it under exchange_rates{_suggest(currency, known)}"
+            )
+            yield _Finding((*path, "currency"), message)
+        if _lower(retention.civilian_wage_per_month) <= 0:
+            shown = retention.civilian_wage_per_month
+            message = f"must be positive (pay is compared with it as a ratio), got {_shown(shown)}"
+            yield _Finding((*path, "civilian_wage_per_month"), message)
+
+
+def _shown(param: Param) -> str:
+    if param.series is None:
+        return param.distribution.describe()
+    return ", ".join(step.distribution.describe() for step in param.series)
 
 
 # -- start-up warnings: an initial force the model will not carry on smoothly ---------

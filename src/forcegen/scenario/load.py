@@ -189,6 +189,7 @@ def scenario_hash(scenario: Scenario) -> str:
     if dumped.get("questions") is None:
         # Scenarios without questions keep the hashes they had before questions existed.
         dumped.pop("questions", None)
+    _drop_absent_pay_fields(dumped)
     canonical = json.dumps(
         dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value
     )
@@ -196,6 +197,20 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 # ---------------------------------------------------------------------- internals
+def _drop_absent_pay_fields(dumped: dict[str, Any]) -> None:
+    """Leave out priced-recruitment and retention fields at their defaults, so that
+    scenarios without them keep the hashes they had before these fields existed."""
+    for pool in dumped.get("pools") or []:
+        if pool.get("reservation_wage") is None:
+            pool.pop("reservation_wage", None)
+        if not pool.get("regions"):
+            pool.pop("regions", None)
+    for channel in dumped.get("channels") or []:
+        contract = channel.get("contract")
+        if isinstance(contract, dict) and contract.get("retention") is None:
+            contract.pop("retention", None)
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()

@@ -42,13 +42,18 @@ __all__ = [
     "Exposure",
     "HazardCause",
     "InitialForce",
+    "LogNormalWages",
     "Losses",
     "MobilisationEnlistment",
     "MobilisationWave",
     "PayPackage",
+    "PayRetention",
     "Pool",
+    "PoolRegion",
+    "PricedEnlistment",
     "Questions",
     "Recovery",
+    "ReservationWages",
     "ReturnToDuty",
     "Scenario",
     "SeriesEnlistment",
@@ -56,6 +61,7 @@ __all__ = [
     "StartChannel",
     "StopChannel",
     "StopLoss",
+    "UniformWages",
     "WidenEligibility",
 ]
 
@@ -133,6 +139,58 @@ class Claim(_Model):
 
 
 # ----------------------------------------------------------------------------- pools
+class LogNormalWages(_Model):
+    """Reservation wages log-normal across the pool: ``ln w ~ Normal(ln median, log_sd²)``."""
+
+    distribution: Literal["lognormal"]
+    median_per_month: Param = param(
+        "currency per month", "Median reservation wage in the pool", series=False
+    )
+    log_sd: Param = param(
+        "log points", "Standard deviation of the log reservation wage (> 0)", series=False
+    )
+
+
+class UniformWages(_Model):
+    """Reservation wages uniform across the pool between ``low`` and ``high``."""
+
+    distribution: Literal["uniform"]
+    low_per_month: Param = param("currency per month", "Lowest reservation wage", series=False)
+    high_per_month: Param = param(
+        "currency per month", "Highest reservation wage (> low)", series=False
+    )
+
+
+ReservationWages = Annotated[LogNormalWages | UniformWages, Field(discriminator="distribution")]
+"""The monthly pay (the offer, see :class:`PricedEnlistment`) each person in a pool
+would accept at the least, distributed across the pool's people."""
+
+
+class PoolRegion(_Model):
+    """A region of a pool: a share of its people, whose reservation wages are the pool's
+    distribution times ``wage_multiplier`` and whose regional sign-up bonus is the
+    channel's times ``regional_bonus_multiplier``."""
+
+    id: Identifier
+    share: Param = param(
+        "share",
+        "Share of the pool's people (initial, replenished, widened) in this region",
+        series=False,
+    )
+    wage_multiplier: Param = param(
+        "multiplier",
+        "Reservation wages here relative to the pool's",
+        series=False,
+        default_factory=_one,
+    )
+    regional_bonus_multiplier: Param = param(
+        "multiplier",
+        "Regional sign-up bonus here relative to the channel's",
+        series=False,
+        default_factory=_one,
+    )
+
+
 class Pool(_Model):
     """An eligible population that one or more channels draw recruits from."""
 
@@ -149,6 +207,15 @@ class Pool(_Model):
     )
     currency: str | None = Field(
         default=None, description="Currency of the wage; the scenario's when omitted."
+    )
+    reservation_wage: ReservationWages | None = Field(
+        default=None,
+        description="Distribution of reservation wages across the pool (priced enlistment).",
+    )
+    regions: list[PoolRegion] = Field(
+        default_factory=list,
+        description="Regions of the pool (priced enlistment): each a share of the people, "
+        "with its own wage level and regional bonus; one region when omitted.",
     )
 
 
@@ -194,8 +261,33 @@ class MobilisationEnlistment(_Model):
     model: Literal["mobilisation"]
 
 
+class PricedEnlistment(_Model):
+    """People enlist when the offer meets their reservation wage.
+
+    The pool needs a ``reservation_wage`` distribution. On each day, each person still
+    in the pool whose reservation wage is at most the offer enlists with probability
+    ``uptake_per_day``; the offer (currency per month) is
+    ``paid_share * (salary + (federal bonus + regional bonus) / expected service months)``,
+    the regional bonus scaled by the person's region. Those who enlist are the cheapest,
+    so what is left of the pool is dearer.
+    """
+
+    model: Literal["priced"]
+    uptake_per_day: Param = param(
+        "probability per day",
+        "Daily chance that a person whose reservation wage the offer meets enlists",
+    )
+    expected_service_days: Param | None = param(
+        "days",
+        "Service the bonuses are spread over in the offer; the contract term "
+        "(365.25 days when indefinite) when omitted",
+        series=False,
+        default=None,
+    )
+
+
 Enlistment = Annotated[
-    SeriesEnlistment | BehaviouralEnlistment | MobilisationEnlistment,
+    SeriesEnlistment | BehaviouralEnlistment | MobilisationEnlistment | PricedEnlistment,
     Field(discriminator="model"),
 ]
 
@@ -221,6 +313,41 @@ class PayPackage(_Model):
     wound_compensation: Param = param("currency", "Paid per wounding", default_factory=_zero)
     paid_share: Param = param(
         "share", "Share of promised payments actually paid", default_factory=_one
+    )
+
+
+class PayRetention(_Model):
+    """Renewal and early termination as functions of pay (a light form of the
+    annualised-cost-of-leaving idea; a modelling assumption, see docs/model.md).
+
+    With the value of staying ``v = pay_coefficient * ln(salary / civilian wage)
+    - arrears_coefficient * (1 - paid_share) + service_coefficient * years served``,
+    the renewal odds are the contract's ``renewal_probability`` odds times ``exp(v)``
+    and the early-termination probability is ``early_termination_per_day * exp(-v)``.
+    All coefficients zero gives the constants back.
+    """
+
+    civilian_wage_per_month: Param = param(
+        "currency per month", "Civilian wage the soldier compares the salary with"
+    )
+    currency: str | None = Field(
+        default=None, description="Currency of the wage; the channel's pay currency when omitted."
+    )
+    pay_coefficient: Param = param(
+        "coefficient",
+        "Change in the log-odds of staying per unit of ln(salary / civilian wage)",
+        default_factory=_zero,
+    )
+    arrears_coefficient: Param = param(
+        "coefficient",
+        "Fall in the log-odds of staying per unit share of pay not paid",
+        default_factory=_zero,
+    )
+    service_coefficient: Param = param(
+        "coefficient per year",
+        "Change in the log-odds of staying per year of service in the contract",
+        series=False,
+        default_factory=_zero,
     )
 
 
@@ -256,6 +383,11 @@ class Contract(_Model):
     on_term_end: Literal["expired", "released"] = Field(
         default="expired",
         description="Exit cause at term end: `released` for prisoners pardoned on completion.",
+    )
+    retention: PayRetention | None = Field(
+        default=None,
+        description="Renewal and early termination responding to pay, arrears and "
+        "time served; the constants above when omitted.",
     )
 
 
