@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.conscription import (
+    ConscriptionPlan,
+    conscription_plan,
+    effective_channel,
+    service_training_days,
+)
 from forcegen.engine.sampling import ParameterSet
 from forcegen.scenario.model import (
     HAZARD_CAUSES,
@@ -175,6 +181,7 @@ class ChannelPlan:
     young: int = 0
     age_offset: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     term_slot: IntArray | None = None
+    conscription: ConscriptionPlan | None = None
 
     @property
     def tail(self) -> int:
@@ -372,6 +379,8 @@ def _channel_plan(
     days, runs = res.days, res.runs
     losses = scenario.losses
     events = scenario.events
+    written = ch
+    ch = effective_channel(ch)  # a conscription channel as a fixed-term one
 
     # -- recruiting on/off and stop-loss, as daily flags
     active = np.full(days, ch.active)
@@ -381,7 +390,7 @@ def _channel_plan(
         if isinstance(ev, StartChannel | StopChannel) and ev.channel == ch.id:
             active[day:] = isinstance(ev, StartChannel)
         if isinstance(ev, StopLoss) and (ev.channels is None or ch.id in ev.channels):
-            stop_loss[day:] = ev.active
+            stop_loss[day:] = ev.active and ch.conscription is None
 
     # -- pay, converted to the scenario currency; salaries per day
     pay = _pay_schedules(
@@ -404,6 +413,7 @@ def _channel_plan(
     contract = ch.contract
     if contract.term_days is not None:
         term = np.maximum(_as_days(res.scalar(contract.term_days)), training + 1)
+    training = service_training_days(ch, training, term)
     min_service = _as_days(res.scalar(contract.min_service_days))
     breakpoints = [m.until_day for m in losses.service_multipliers]
     age_offset = np.zeros(runs, dtype=np.int64)
@@ -523,4 +533,11 @@ def _channel_plan(
         young=young,
         age_offset=age_offset,
         term_slot=term_slot,
+        conscription=conscription_plan(
+            written,
+            scalar=res.scalar,
+            schedule=res.schedule,
+            offset_of=res.offset_of,
+            channel_index=channel_index,
+        ),
     )

@@ -37,7 +37,7 @@ COUNT_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("strength", STATES),
     ("inflow", ("recruited", "transferred")),
     ("outflow", EXIT_CAUSES),
-    ("transition", ("deployed", "wounded", "returned", "renewed", "evaded")),
+    ("transition", ("deployed", "wounded", "returned", "renewed", "evaded", "called", "converted")),
 )
 _PAY_FIELDS = {
     "salary": ("salary_per_month",),
@@ -76,7 +76,7 @@ class OutOfRangeError(Exception):
 
 
 def check_day(counts: NDArray[Any], pools: NDArray[Any], day: int) -> None:
-    """Raise :class:`OutOfRangeError` unless every count of the day ``(R, C, 20)`` and every
+    """Raise :class:`OutOfRangeError` unless every count of the day ``(R, C, 22)`` and every
     pool ``(R, P)`` is a whole number from 0 to :data:`COUNT_LIMIT`."""
     for name, arr in (("counts", counts), ("pool", pools)):
         if arr.size and (arr.min() < 0 or arr.max() > COUNT_LIMIT):

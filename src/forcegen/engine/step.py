@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forcegen.engine.compile import ChannelPlan, Plan
+from forcegen.engine.conscription import call_up, convert_in_service
 from forcegen.engine.draws import Array, Draws
 from forcegen.engine.guard import check_day
 from forcegen.scenario.model import EXIT_CAUSES, HAZARD_CAUSES
@@ -49,7 +50,7 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 INFLOW_KINDS = ("recruited", "transferred")
-TRANSITION_KINDS = ("deployed", "wounded", "returned", "renewed", "evaded")
+TRANSITION_KINDS = ("deployed", "wounded", "returned", "renewed", "evaded", "called", "converted")
 COST_KINDS = (
     "salary",
     "sign_up_bonus",
@@ -299,12 +300,25 @@ def simulate_block(
                         o_out[:, _CAUSE["transferred"]] += ren_s + ren_r
                     renewals.append((c, ch.renew_into, ren_s, ren_r))
 
+            # 4b. conscripts signing a contract during service (to `convert_into`);
+            # every transfer out of a conscription channel is a conversion.
+            if ch.conscription is not None:
+                converted = convert_in_service(draws, ch, s, t)
+                o_out[:, _CAUSE["transferred"]] += converted
+                if ch.conscription.target >= 0:
+                    target = ch.conscription.target
+                    renewals.append((c, target, converted, np.zeros_like(converted)))
+                all_converted: Array = o_out[:, _CAUSE["transferred"]]
+                o_tr[:, 6] += all_converted
+
             # 5. enlistment
             recruits = _enlist(draws, ch, t, pool, ever)
             called_in, evaded = _mobilise(draws, ch, t, pool)
-            joined = recruits + called_in
+            conscripted = call_up(draws, ch, t, pool)
+            joined = recruits + called_in + conscripted
             s[:, 0] += joined
             o_tr[:, 4] += evaded
+            o_tr[:, 5] += conscripted
 
             # 6. graduation
             grads = s[rows, ch.training_days].copy()
@@ -422,7 +436,7 @@ def _exit_probabilities(
 def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray) -> Array:
     """Voluntary recruits today (people), removed from the channel's pool."""
     runs = pool.shape[0]
-    if not ch.active[t] or ch.model == "mobilisation":
+    if not ch.active[t] or ch.model in ("mobilisation", "conscription"):
         return np.zeros(runs, dtype=draws.dtype)
     name = f"{ch.id}/enlist"
     if ch.model == "series":
