@@ -188,7 +188,7 @@ class _Replicate:
 
     def _exit(self, c: int, status: int, day: int, u: float) -> Proc:
         """A deployed person leaves today, by the cause that the draw ``u`` falls in."""
-        k, s, d = self.m.hazards[c]
+        k, s, _ = self.m.hazards[c]
         cause = 0 if u < k else 1 if u < k + s else 2
         yield from self._at(day, EXITS)
         self.count[c][status] -= 1

@@ -138,7 +138,8 @@ def test_service_shorter_than_training_for_deployable_conscripts() -> None:
         "      deployable: true\n",
     ).replace(
         "    initial:\n      training: {value: 260000",
-        "    training_days: {value: 400, assumption: x}\n    initial:\n      training: {value: 260000",
+        "    training_days: {value: 400, assumption: x}\n"
+        "    initial:\n      training: {value: 260000",
     )
     problem = only(problems_of(text), "channels[0].conscription.service_days")
     assert "must exceed the training" in problem.message
@@ -147,7 +148,8 @@ def test_service_shorter_than_training_for_deployable_conscripts() -> None:
 def test_training_days_of_undeployable_conscripts_is_a_warning() -> None:
     text = replaced(
         "    initial:\n      training: {value: 260000",
-        "    training_days: {value: 30, assumption: x}\n    initial:\n      training: {value: 260000",
+        "    training_days: {value: 30, assumption: x}\n"
+        "    initial:\n      training: {value: 260000",
     )
     loaded = load_scenario_text_with_warnings(text, "c.yaml", strict=True)
     warning = only(loaded.warnings, "channels[0].training_days")
