@@ -13,8 +13,11 @@ implementation in ``tests/reference/`` follows independently):
 4. **Ageing**: everyone's service age grows by one day. People reaching their term
    leave (``expired`` or ``released``) unless renewed; under stop-loss they are held
    instead, and leave (or renew) on the day stop-loss ends.
+   Conscripts in service may then sign a contract (conscription channels, see
+   :mod:`forcegen.engine.conscription`).
 5. **Enlistment**: recruits join at age 0 (series: Poisson; behavioural: binomial
-   from the pool; mobilisation waves: those called, less evaders).
+   from the pool; mobilisation waves: those called, less evaders; conscription:
+   the day's share of each call-up).
 6. **Graduation**: people whose age has just reached the training length deploy,
    except those who withdraw.
 7. **Renewals and transfers** are placed at their new contract ages.
