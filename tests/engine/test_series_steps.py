@@ -187,3 +187,41 @@ def test_bad_step_correlation_is_located(recruits: str, needle: str) -> None:
     assert hit.file == "s.yaml"
     assert hit.line == 8
     assert "recruits_per_day" in hit.field
+
+
+def _with_full_correlation(scn: Scenario) -> Scenario:
+    """``scn`` with ``step_correlation: 1`` on every dated series."""
+    from forcegen.scenario.walk import iter_params
+
+    dumped = scn.model_dump(by_alias=True, exclude_none=True)
+    count = 0
+    for ref in iter_params(scn):
+        if not ref.param.is_series:
+            continue
+        node: Any = dumped
+        for part in ref.path:
+            node = node[part]
+        node["step_correlation"] = 1.0
+        count += 1
+    assert count > 0
+    return Scenario.model_validate(dumped)
+
+
+@pytest.mark.parametrize("name", ["russia-2022-covert", "russia-2022-mobilisation"])
+def test_builtins_sample_the_same_with_or_without_full_correlation(name: str) -> None:
+    """The built-ins' dated series move together as before: stating
+    ``step_correlation: 1`` on all of them changes no sampled value, and the field
+    left out keeps the scenario's hash."""
+    from forcegen.scenario.load import load_scenario, scenario_hash
+
+    scn = load_scenario(name)
+    full = _with_full_correlation(scn)
+    assert scenario_hash(full) != scenario_hash(scn)
+    again = Scenario.model_validate(scn.model_dump(by_alias=True, exclude_none=True))
+    assert scenario_hash(again) == (scenario_hash(scn))
+    for block in (0, 1):
+        a = sample_block(scn, seed=7, block=block, sample=True)
+        b = sample_block(full, seed=7, block=block, sample=True)
+        assert a.values.keys() == b.values.keys()
+        for key in a.values:
+            np.testing.assert_array_equal(a.values[key], b.values[key])
