@@ -159,10 +159,16 @@ def read_series(
     out = np.empty((runs * days, len(chosen)), dtype=dtype)
     row = 0
     for path in files:
-        table = pq.read_table(path, columns=[c.column for c in chosen])
+        # A category added to the series after the run was written (e.g. transition
+        # kinds `called`, `converted`) has no column: nothing of that kind happened.
+        present = set(pq.read_schema(path).names)
+        table = pq.read_table(path, columns=[c.column for c in chosen if c.column in present])
         n = table.num_rows
         for j, cell in enumerate(chosen):
-            out[row : row + n, j] = table.column(cell.column).to_numpy()
+            if cell.column in present:
+                out[row : row + n, j] = table.column(cell.column).to_numpy()
+            else:
+                out[row : row + n, j] = 0
         row += n
     if row != runs * days:
         raise ValueError(f"series {name!r}: {row} rows on disk, expected {runs * days}")
