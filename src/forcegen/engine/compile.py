@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.conscription import (
+    ConscriptionPlan,
+    conscription_plan,
+    effective_channel,
+    service_training_days,
+)
 from forcegen.engine.pricing import PricedPlan
 from forcegen.engine.sampling import ParameterSet
 from forcegen.scenario.model import (
@@ -195,6 +201,7 @@ class ChannelPlan:
     """``(R,)`` service coefficient of pay-driven retention (per year), when any
     replicate's is non-zero: early termination then varies with age
     (:mod:`forcegen.engine.retention`)."""
+    conscription: ConscriptionPlan | None = None
 
     @property
     def tail(self) -> int:
@@ -419,6 +426,8 @@ def _channel_plan(
     days, runs = res.days, res.runs
     losses = scenario.losses
     events = scenario.events
+    written = ch
+    ch = effective_channel(ch)  # a conscription channel as a fixed-term one
 
     # -- recruiting on/off and stop-loss, as daily flags
     active = np.full(days, ch.active)
@@ -428,7 +437,7 @@ def _channel_plan(
         if isinstance(ev, StartChannel | StopChannel) and ev.channel == ch.id:
             active[day:] = isinstance(ev, StartChannel)
         if isinstance(ev, StopLoss) and (ev.channels is None or ch.id in ev.channels):
-            stop_loss[day:] = ev.active
+            stop_loss[day:] = ev.active and ch.conscription is None
     # Dated legal rules: an open-ended contract holds people at term end as stop-loss
     # does (the two switch independently); suspended termination zeroes its hazard.
     open_ended, termination_allowed = contract_rule_flags(res, ch.id)
@@ -455,6 +464,7 @@ def _channel_plan(
     contract = ch.contract
     if contract.term_days is not None:
         term = np.maximum(_as_days(res.scalar(contract.term_days)), training + 1)
+    training = service_training_days(ch, training, term)
     min_service = _as_days(res.scalar(contract.min_service_days))
     breakpoints = [m.until_day for m in losses.service_multipliers]
     age_offset = np.zeros(runs, dtype=np.int64)
@@ -606,6 +616,13 @@ def _channel_plan(
         ).astype(np.int64),
         front_share=_front_share(res, ch),
         retention_service=retention_service,
+        conscription=conscription_plan(
+            written,
+            scalar=res.scalar,
+            schedule=res.schedule,
+            offset_of=res.offset_of,
+            channel_index=channel_index,
+        ),
     )
 
 

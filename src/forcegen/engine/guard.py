@@ -49,6 +49,7 @@ COUNT_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "rejoined",
             "called",
             "mobilised",
+            "converted",
         ),
     ),
 )
@@ -89,7 +90,7 @@ class OutOfRangeError(Exception):
 
 
 def check_day(counts: NDArray[Any], pools: NDArray[Any], day: int) -> None:
-    """Raise :class:`OutOfRangeError` unless every count of the day ``(R, C, 25)`` and every
+    """Raise :class:`OutOfRangeError` unless every count of the day ``(R, C, 26)`` and every
     pool ``(R, P)`` is a whole number from 0 to :data:`COUNT_LIMIT`."""
     for name, arr in (("counts", counts), ("pool", pools)):
         if arr.size and (arr.min() < 0 or arr.max() > COUNT_LIMIT):

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.series_steps import step_quantiles
 from forcegen.engine.streams import BLOCK_SIZE, PARAMETER_DOMAIN, stream
 from forcegen.errors import UsageError
 from forcegen.scenario.bounds import SAMPLED_QUANTILE
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.params import Param
 from forcegen.scenario.walk import ParamRef, iter_params
 
 __all__ = ["ParameterSet", "sample_block", "uncertain_parameters"]
@@ -68,13 +70,15 @@ def sample_block(
         seed: The run's seed.
         block: Block index.
         sample: Draw each uncertain parameter from its distribution (one quantile per
-            replicate, shared by the steps of a series); otherwise use expected values.
+            replicate, shared by the steps of a series unless it states a
+            ``step_correlation`` below 1); otherwise use expected values.
         given: Name → values for *all* replicates of the run (shape ``(runs,)`` or
             ``(runs, steps)``), overriding sampling — used by sensitivity analysis,
             calibration and solvers. Arrays shorter than the block are padded with
             their last value (padding replicates are discarded by the caller).
         given_quantiles: Name → quantiles in (0, 1) for all replicates, shape ``(runs,)``;
-            the value is the parameter's inverse CDF there (works for series too).
+            the value is the parameter's inverse CDF there (works for series too; a
+            series with a ``step_correlation`` below 1 takes it as its common factor).
     """
     refs = list(iter_params(scenario))
     known = {ref.name for ref in refs}
@@ -94,12 +98,12 @@ def sample_block(
             u = _block_slice(np.asarray(given_quantiles[ref.name], dtype=np.float64), lo, hi)
             u = np.clip(u, _U_EPS, 1.0 - _U_EPS)
             quantiles[ref.name] = u
-            values[ref.name] = param.values(u)
+            values[ref.name] = _values_at(param, u, seed, block, ref.name)
         elif sample and param.is_uncertain:
             u = stream(seed, PARAMETER_DOMAIN, block, ref.name).random(BLOCK_SIZE)
             u = np.clip(u, _U_EPS, 1.0 - _U_EPS)
             quantiles[ref.name] = u
-            values[ref.name] = param.values(u)
+            values[ref.name] = _values_at(param, u, seed, block, ref.name)
         else:
             expected = param.expected()
             shape = (BLOCK_SIZE,) if not param.is_series else (BLOCK_SIZE, expected.size)
@@ -107,6 +111,21 @@ def sample_block(
                 expected if param.is_series else expected[0], shape
             ).copy()
     return ParameterSet(values=values, quantiles=quantiles)
+
+
+def _values_at(param: Param, u: FloatArray, seed: int, block: int, name: str) -> FloatArray:
+    """Values at the parameter's quantiles ``u``; the steps of a series with a
+    ``step_correlation`` below 1 get their own quantiles around ``u`` (a Gaussian
+    copula, :mod:`forcegen.engine.series_steps`), from a stream of their own so that the
+    series' quantile ``u`` and every other parameter keep theirs."""
+    if param.steps_move_together:
+        return param.values(u)
+    assert param.step_correlation is not None
+    steps = len(param.distributions)
+    noise = stream(seed, PARAMETER_DOMAIN, block, f"{name}#steps").standard_normal(
+        (u.shape[0], steps)
+    )
+    return param.step_values(step_quantiles(u, param.step_correlation, noise, _U_EPS))
 
 
 def _block_slice(full: FloatArray, lo: int, hi: int) -> FloatArray:

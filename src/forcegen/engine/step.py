@@ -13,8 +13,11 @@ implementation in ``tests/reference/`` follows independently):
 4. **Ageing**: everyone's service age grows by one day. People reaching their term
    leave (``expired`` or ``released``) unless renewed; under stop-loss they are held
    instead, and leave (or renew) on the day stop-loss ends.
+   Conscripts in service may then sign a contract (conscription channels, see
+   :mod:`forcegen.engine.conscription`).
 5. **Enlistment**: recruits join at age 0 (series: Poisson; behavioural: binomial
-   from the pool; mobilisation waves: those called, less evaders).
+   from the pool; mobilisation waves: those called, less evaders; conscription:
+   the day's share of each call-up).
 6. **Graduation**: people whose age has just reached the training length deploy,
    except those who withdraw.
 7. **Renewals and transfers** are placed at their new contract ages.
@@ -33,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forcegen.engine.compile import ChannelPlan, Plan, PoolPlan
+from forcegen.engine.conscription import call_up, convert_in_service
 from forcegen.engine.draws import Array, Draws
 from forcegen.engine.guard import check_day
 from forcegen.engine.pricing import PricedState
@@ -61,10 +65,12 @@ TRANSITION_KINDS = (
     "rejoined",
     "called",
     "mobilised",
+    "converted",
 )
 """``prosecuted``: deserters and refusers caught (one criminal case each), who become
 absent; ``rejoined``: back on duty from absence; ``called``: called up by mobilisation
-waves (evaders included); ``mobilised``: arrivals from the waves."""
+waves (evaders included) or by conscription call-ups; ``mobilised``: arrivals from the
+waves; ``converted``: conscripts who signed a contract."""
 COST_KINDS = (
     "salary",
     "sign_up_bonus",
@@ -357,6 +363,17 @@ def simulate_block(
                         o_out[:, _CAUSE["transferred"]] += ren_s + ren_r
                     renewals.append((c, ch.renew_into, ren_s, ren_r))
 
+            # 4b. conscripts signing a contract during service (to `convert_into`);
+            # every transfer out of a conscription channel is a conversion.
+            if ch.conscription is not None:
+                converted = convert_in_service(draws, ch, s, t)
+                o_out[:, _CAUSE["transferred"]] += converted
+                if ch.conscription.target >= 0:
+                    target = ch.conscription.target
+                    renewals.append((c, target, converted, np.zeros_like(converted)))
+                all_converted: Array = o_out[:, _CAUSE["transferred"]]
+                o_tr[:, 9] += all_converted
+
             # 5. enlistment
             bonus: FloatArray | None = None
             if priced.has_channel(c):
@@ -365,12 +382,14 @@ def simulate_block(
             else:
                 recruits = _enlist(draws, ch, t, pool, ever)
             called_in, evaded = _mobilise(draws, ch, t, pool)
-            joined = recruits + called_in
+            conscripted = call_up(draws, ch, t, pool)
+            joined = recruits + called_in + conscripted
             s[:, 0] += joined
             o_tr[:, 4] += evaded
             if ch.waves:
                 o_tr[:, 7] += called_in + evaded
                 o_tr[:, 8] += called_in
+            o_tr[:, 7] += conscripted
 
             # 6. graduation
             grads = s[rows, ch.training_days].copy()
@@ -515,7 +534,7 @@ def _priced_pool_day(
 def _enlist(draws: Draws, ch: ChannelPlan, t: int, pool: Array, ever: FloatArray) -> Array:
     """Voluntary recruits today (people), removed from the channel's pool."""
     runs = pool.shape[0]
-    if not ch.active[t] or ch.model == "mobilisation":
+    if not ch.active[t] or ch.model in ("mobilisation", "conscription"):
         return np.zeros(runs, dtype=draws.dtype)
     name = f"{ch.id}/enlist"
     if ch.model == "series":

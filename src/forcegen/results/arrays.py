@@ -168,10 +168,17 @@ def read_series(
     out = np.empty((runs * days, len(chosen)), dtype=dtype)
     row = 0
     for path in files:
-        table = read_parquet(path, [c.column for c in chosen])
+        # A category added to the series after the run was written (e.g. transition
+        # kinds `prosecuted`, `converted`) has no column: nothing of that kind happened.
+        with pq.ParquetFile(path) as handle:
+            present = set(handle.schema_arrow.names)
+            table = handle.read(columns=[c.column for c in chosen if c.column in present])
         n = table.num_rows
         for j, cell in enumerate(chosen):
-            out[row : row + n, j] = table.column(cell.column).to_numpy()
+            if cell.column in present:
+                out[row : row + n, j] = table.column(cell.column).to_numpy()
+            else:
+                out[row : row + n, j] = 0
         row += n
     if row != runs * days:
         raise ValueError(f"series {name!r}: {row} rows on disk, expected {runs * days}")

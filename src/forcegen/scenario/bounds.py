@@ -6,7 +6,8 @@ Each bound follows from how the engine counts:
 * **People** are whole numbers in the stochastic mode, recorded per replicate, day and
   cell as 32-bit integers (``int32``, at most 2,147,483,647). Nobody enters a
   simulation except through an initial force, a pool (initially, replenished or
-  widened), or the series recruits and mobilisation waves of a channel without a pool;
+  widened), or the series recruits, mobilisation waves and conscription call-ups of a
+  channel without a pool;
   so the sum of those, over the horizon, bounds every stock, pool and daily flow. It
   must not exceed :data:`MAX_PEOPLE`, under half the ``int32`` range: the rest is room
   for chance (daily arrivals are Poisson; a Poisson total of mean 1e9 has a standard
@@ -118,7 +119,8 @@ class PeopleSource:
 def people_sources(scenario: Scenario) -> list[PeopleSource]:
     """Every source of people of ``scenario`` (see the module docstring), with the most
     each can bring in over the horizon: initial forces, pools (initial, replenished
-    every day, widened), and the series recruits and waves of channels without a pool.
+    every day, widened), and the series recruits, waves and call-ups of channels
+    without a pool.
     Unknown pool references count as pools (they are reported elsewhere)."""
     days = scenario.horizon_days
     out: list[PeopleSource] = []
@@ -142,6 +144,16 @@ def people_sources(scenario: Scenario) -> list[PeopleSource]:
                     ("channel", i),
                 )
             )
+        if ch.pool is None and ch.conscription is not None:
+            for k, call in enumerate(ch.conscription.call_ups):
+                out.append(
+                    PeopleSource(
+                        ("channels", i, "conscription", "call_ups", k, "people"),
+                        f"channels.{ch.id}.conscription.call_ups.{k}.people",
+                        max(largest(call.people), 0.0),
+                        ("channel", i),
+                    )
+                )
     channel_index = {ch.id: i for i, ch in enumerate(scenario.channels)}
     pool_index = {p.id: i for i, p in enumerate(scenario.pools)}
     for i, pool in enumerate(scenario.pools):

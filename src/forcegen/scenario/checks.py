@@ -51,6 +51,7 @@ from forcegen.scenario.bounds import (
     people_sources,
     sampled_support,
 )
+from forcegen.scenario.conscription_checks import conscription_findings
 from forcegen.scenario.model import (
     HAZARD_CAUSES,
     BehaviouralEnlistment,
@@ -490,6 +491,7 @@ def scenario_problems(scenario: Scenario, sources: SourceMap, *, strict: bool) -
         _arrival_waves(scenario),
         _front_share_without_exposure(scenario),
         _front_exponent_reference(scenario),
+        _conscription(scenario) if dated else (),
     )
     problems = [_to_problem(f, sources) for f in findings]
     return sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field, p.message))
@@ -985,6 +987,11 @@ def _shown(param: Param) -> str:
     return ", ".join(step.distribution.describe() for step in param.series)
 
 
+def _conscription(scenario: Scenario) -> Iterator[_Finding]:
+    for f in conscription_findings(scenario):
+        yield _Finding(f.path, f.message, f.severity, at_key=f.at_key)
+
+
 # -- start-up warnings: an initial force the model will not carry on smoothly ---------
 _START_DOC = "docs/scenarios.md, Start-up warnings"
 
@@ -1048,6 +1055,8 @@ def _trainees_without_training(i: int, channel: Channel) -> Iterator[_Finding]:
     shortest = _lower(channel.training_days)
     if trainees < 0.5 or shortest >= 0.5:
         return
+    if channel.conscription is not None and not channel.conscription.deployable:
+        return  # undeployable conscripts serve their whole term in `training`
     when = (
         "training_days is 0"
         if _upper(channel.training_days) < 0.5

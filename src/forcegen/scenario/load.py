@@ -190,6 +190,9 @@ def scenario_hash(scenario: Scenario) -> str:
         # Scenarios without questions keep the hashes they had before questions existed.
         dumped.pop("questions", None)
     _drop_absent_pay_fields(dumped)
+    # Likewise for later optional fields left out: a scenario that does not use them
+    # keeps its hash (and gives the same results).
+    dumped = _without_absent(dumped, _LATER_OPTIONAL_FIELDS)
     canonical = json.dumps(
         dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value
     )
@@ -209,6 +212,23 @@ def _drop_absent_pay_fields(dumped: dict[str, Any]) -> None:
         contract = channel.get("contract")
         if isinstance(contract, dict) and contract.get("retention") is None:
             contract.pop("retention", None)
+
+
+_LATER_OPTIONAL_FIELDS = frozenset({"step_correlation", "conscription"})
+"""Optional fields added to the language after scenario hashes were first published;
+when absent (None) they are left out of the hash."""
+
+
+def _without_absent(value: Any, names: frozenset[str]) -> Any:
+    """``value`` (a dump of dicts and lists) without the keys in ``names`` whose value
+    is None, at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: _without_absent(v, names) for k, v in value.items() if not (k in names and v is None)
+        }
+    if isinstance(value, list):
+        return [_without_absent(v, names) for v in value]
+    return value
 
 
 def _json_value(value: Any) -> Any:

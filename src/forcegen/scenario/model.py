@@ -30,11 +30,14 @@ __all__ = [
     "HAZARD_CAUSES",
     "STATES",
     "BehaviouralEnlistment",
+    "CallUp",
     "ChangePay",
     "Channel",
     "ChannelKind",
     "Claim",
     "ClaimStatus",
+    "Conscription",
+    "ConscriptionEnlistment",
     "Contract",
     "ContractRules",
     "Enlistment",
@@ -97,7 +100,7 @@ back on duty (see ``Losses.returns_to_duty``); still in the channel."""
 AbsenceCause = Literal["deserted", "refused"]
 ABSENCE_CAUSES: tuple[AbsenceCause, ...] = ("deserted", "refused")
 ChannelKind = Literal[
-    "contract", "volunteer_battalion", "prisoner", "reservist", "mobilised", "other"
+    "contract", "volunteer_battalion", "prisoner", "reservist", "mobilised", "other", "conscription"
 ]
 
 
@@ -286,8 +289,19 @@ class PricedEnlistment(_Model):
     )
 
 
+class ConscriptionEnlistment(_Model):
+    """No voluntary inflow: conscripts arrive only through the channel's
+    `conscription.call_ups`."""
+
+    model: Literal["conscription"]
+
+
 Enlistment = Annotated[
-    SeriesEnlistment | BehaviouralEnlistment | MobilisationEnlistment | PricedEnlistment,
+    SeriesEnlistment
+    | BehaviouralEnlistment
+    | MobilisationEnlistment
+    | PricedEnlistment
+    | ConscriptionEnlistment,
     Field(discriminator="model"),
 ]
 
@@ -401,6 +415,56 @@ class InitialForce(_Model):
     )
 
 
+class CallUp(_Model):
+    """One conscription call-up: `people` conscripts inducted evenly over
+    `duration_days` from `date` (e.g. a spring or an autumn call-up)."""
+
+    date: dt.date = Field(description="First day of the call-up.")
+    people: Param = param("people", "Conscripts inducted (arrivals)", series=False)
+    duration_days: Param = param(
+        "days", "Days over which the arrivals are spread evenly", series=False
+    )
+    evidence: list[str] = Field(default_factory=list, description="Claims it rests on.")
+    assumption: str | None = Field(default=None, description="Rationale when assumed.")
+    note: str | None = None
+
+
+class Conscription(_Model):
+    """Conscript service: dated call-ups, a fixed service term, whether conscripts may
+    be deployed, and conversion to a contract channel (during service or at its end)."""
+
+    call_ups: list[CallUp] = Field(description="Dated call-ups, each spread over its days.")
+    service_days: Param = param(
+        "days", "Fixed service term from induction (training included)", series=False
+    )
+    deployable: bool = Field(
+        default=False,
+        description="Whether conscripts deploy after training; when false they serve "
+        "their whole term undeployed (counted under `training`), with no exit hazards.",
+    )
+    conversion_per_day: Param = param(
+        "probability per day",
+        "Daily chance that a conscript in service signs a contract",
+        default_factory=_zero,
+    )
+    conversion_from_day: Param = param(
+        "days",
+        "Service before conversion during service is possible",
+        series=False,
+        default_factory=_zero,
+    )
+    conversion_at_term_end: Param = param(
+        "probability",
+        "Chance that a conscript reaching the end of service signs a contract",
+        default_factory=_zero,
+    )
+    convert_into: Identifier | None = Field(
+        default=None,
+        description="Contract channel conscripts convert into; needed when any conversion "
+        "probability can be above 0.",
+    )
+
+
 class Channel(_Model):
     """A route into the force with its own pool, terms and behaviour."""
 
@@ -436,6 +500,11 @@ class Channel(_Model):
         "Share of the channel's deployed people at the front on a day (with "
         "`losses.exposure`; its `front_share` when omitted)",
         default=None,
+    )
+    conscription: Conscription | None = Field(
+        default=None,
+        description="Call-ups, service term, deployment rule and conversion of a "
+        "`kind: conscription` channel (required for that kind, refused for others).",
     )
 
 

@@ -13,9 +13,12 @@ and any mapping may carry ``evidence: [claim-id, ...]`` (ledger claims it rests 
 and/or ``assumption: "one-line rationale"``.
 
 Sampling contract: each uncertain parameter is driven by **one** uniform quantile
-``u`` per replicate; its value is the inverse CDF at ``u``. All steps of a dated series
-share that ``u`` (they move together), so a series is one uncertain input to
-sensitivity analysis and calibration, not many.
+``u`` per replicate; its value is the inverse CDF at ``u``. By default all steps of a
+dated series share that ``u`` (they move together), so a series is one uncertain input
+to sensitivity analysis and calibration, not many. A series may state
+``step_correlation: rho`` (0 … 1): the rank correlation between the values of any two
+of its steps, through a Gaussian copula whose common factor is ``u``
+(:func:`forcegen.engine.series_steps.step_quantiles`).
 """
 
 from __future__ import annotations
@@ -322,6 +325,14 @@ class Param(_DistFields):
         description="One-line rationale when the value is an assumption, not a sourced claim.",
     )
     note: str | None = Field(default=None, description="Remark shown in reports.")
+    step_correlation: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Series only: rank (Spearman) correlation between the values of any "
+        "two steps, 0 (independent) to 1 (one shared quantile, the default) [share]",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -342,6 +353,8 @@ class Param(_DistFields):
 
     @model_validator(mode="after")
     def _resolve(self) -> Param:
+        if self.step_correlation is not None and self.series is None:
+            raise ValueError("step_correlation applies to a dated series (`series:`) only")
         if self.series is not None:
             dates = [s.from_date for s in self.series]
             for a, b in itertools.pairwise(dates):
@@ -398,6 +411,16 @@ class Param(_DistFields):
     def expected(self) -> FloatArray:
         """Means (one per series step, or a single one), for runs without sampling."""
         return np.array([d.mean for d in self.distributions])
+
+    @property
+    def steps_move_together(self) -> bool:
+        """True when every step is driven by the one quantile (no ``step_correlation``
+        below 1, or a single distribution)."""
+        return self.step_correlation is None or self.step_correlation >= 1.0
+
+    def step_values(self, u: FloatArray) -> FloatArray:
+        """Values of a series at per-step quantiles ``u`` of shape ``(..., n_steps)``."""
+        return np.stack([d.ppf(u[..., k]) for k, d in enumerate(self.distributions)], axis=-1)
 
     def step_dates(self) -> list[dt.date]:
         """Start dates of the series steps (empty for a single distribution)."""
