@@ -214,17 +214,21 @@ def _drop_absent_pay_fields(dumped: dict[str, Any]) -> None:
             contract.pop("retention", None)
 
 
-_LATER_OPTIONAL_FIELDS = frozenset({"step_correlation", "conscription"})
+_LATER_OPTIONAL_FIELDS = frozenset(
+    {"step_correlation", "conscription", "exposure", "front_share", "returns_to_duty"}
+)
 """Optional fields added to the language after scenario hashes were first published;
-when absent (None) they are left out of the hash."""
+when absent (None, or an empty mapping) they are left out of the hash."""
 
 
 def _without_absent(value: Any, names: frozenset[str]) -> Any:
     """``value`` (a dump of dicts and lists) without the keys in ``names`` whose value
-    is None, at any depth."""
+    is None or an empty mapping, at any depth."""
     if isinstance(value, dict):
         return {
-            k: _without_absent(v, names) for k, v in value.items() if not (k in names and v is None)
+            k: _without_absent(v, names)
+            for k, v in value.items()
+            if not (k in names and (v is None or v == {}))
         }
     if isinstance(value, list):
         return [_without_absent(v, names) for v in value]
