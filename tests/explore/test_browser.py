@@ -175,7 +175,15 @@ def test_pin_compare_and_download_yaml(page: Any, tmp_path: Path) -> None:
     _wait_ensemble(page)
     page.click("#pin-btn")
     page.wait_for_selector("text=baseline: the scenario as loaded")
+    before = _mean_field_end(page)
     _move_first_lever_to_end(page, "Home")  # the enlistment rate to its lowest
+    # The new setting is applied (mean-field redrawn) before its ensemble is awaited.
+    page.wait_for_function(
+        "(old) => { const gd = document.querySelector('#fan .js-plotly-plot');"
+        "const t = gd.data.find(d => d.name === 'mean field');"
+        "return t.y[t.y.length - 1] !== old; }",
+        arg=before,
+    )
     page.wait_for_selector("#baseline-probability")
     text = page.inner_text("#baseline-probability")
     assert "baseline:" in text

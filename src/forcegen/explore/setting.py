@@ -81,7 +81,9 @@ def base_from_scenario(scenario: Scenario, label: str, seed: int) -> Base:
     The ledger claims were merged into ``claims`` when the scenario was loaded, so the
     text names no ledger file and loads wherever it is saved.
     """
-    return Base(label, _dump(scenario), scenario, seed)
+    standalone = scenario.model_copy(update={"ledger_files": []})
+    # The same scenario build() makes from the text with no edit (same hash).
+    return Base(label, _dump(standalone), standalone, seed)
 
 
 def _dump(scenario: Scenario) -> str:
