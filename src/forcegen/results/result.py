@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
+    "LATER_LABELS",
     "SERIES",
     "TIDY_COLUMNS",
     "Result",
@@ -94,6 +95,14 @@ SERIES: dict[str, SeriesSpec] = {
         "currency per day", "channel", "kind", COST_KINDS, "Promised but not paid"
     ),
 }
+
+
+LATER_LABELS: frozenset[str] = frozenset(
+    {"absent", "prosecuted", "rejoined", "called", "mobilised"}
+)
+"""Category labels added after stores of earlier versions were written (the ``absent``
+state; the transition kinds of absence and mobilisation): such stores have no data for
+them, which were zero then, and read them as zeros."""
 
 
 DEFAULT_MAX_ROWS = 20_000_000

@@ -183,10 +183,29 @@ def scenario_hash(scenario: Scenario) -> str:
     if dumped.get("questions") is None:
         # Scenarios without questions keep the hashes they had before questions existed.
         dumped.pop("questions", None)
+    _drop_later_defaults(dumped)
     canonical = json.dumps(
         dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------- internals
+def _drop_later_defaults(dumped: dict[str, Any]) -> None:
+    """Remove, in place, fields added with issue #13 (exposure, returns to duty, waves
+    sized in arrivals) where they hold their defaults, so that scenarios which do not
+    use them keep the hashes they had before these fields existed."""
+    for channel in dumped.get("channels") or []:
+        if channel.get("front_share") is None:
+            channel.pop("front_share", None)
+    losses = dumped.get("losses") or {}
+    if not losses.get("returns_to_duty"):
+        losses.pop("returns_to_duty", None)
+    if losses.get("exposure") is None:
+        losses.pop("exposure", None)
+    for event in dumped.get("events") or []:
+        if event.get("type") == "mobilisation_wave" and event.get("size_counts") == "calls":
+            event.pop("size_counts", None)
 
 
 # ---------------------------------------------------------------------- internals
