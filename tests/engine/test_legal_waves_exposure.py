@@ -631,3 +631,20 @@ losses:
         load_scenario_text(text, strict=False)
     assert err.value.problems[0].line == 14  # the front_exponent line
     assert "reference_front_people" in err.value.problems[0].message
+
+
+def test_scenarios_without_the_new_fields_keep_their_hash() -> None:
+    """The new fields at their defaults are left out of ``scenario_hash``: the covert
+    built-in keeps the hash it had before they existed, and a wave sized in calls by
+    default hashes like one that says so."""
+    from forcegen.scenario.load import scenario_hash
+
+    covert = load_scenario("russia-2022-covert")
+    assert scenario_hash(covert) == (
+        "49f5bae9df0cd1b95730f680470625d2375200138cb82208d91605b28c4d7cfd"
+    )
+    implicit = wave_scenario("calls")
+    spec = implicit.model_dump(mode="json", by_alias=True, exclude_none=True)
+    spec["events"][0].pop("size_counts")
+    assert scenario_hash(Scenario.model_validate(spec)) == scenario_hash(implicit)
+    assert scenario_hash(wave_scenario("arrivals")) != scenario_hash(implicit)

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from forcegen.results.result import SERIES
+from forcegen.results.result import LATER_LABELS, SERIES
 
 __all__ = [
     "Cell",
@@ -168,17 +168,20 @@ def read_series(
     out = np.empty((runs * days, len(chosen)), dtype=dtype)
     row = 0
     for path in files:
-        # A category added to the series after the run was written (e.g. transition
-        # kinds `prosecuted`, `converted`) has no column: nothing of that kind happened.
+        # A block written before a category existed (LATER_LABELS) has no column for
+        # it: those values were zero.
         with pq.ParquetFile(path) as handle:
             present = set(handle.schema_arrow.names)
-            table = handle.read(columns=[c.column for c in chosen if c.column in present])
+            later = {
+                c.column for c in chosen if c.column not in present and c.category in LATER_LABELS
+            }
+            table = handle.read(columns=[c.column for c in chosen if c.column not in later])
         n = table.num_rows
         for j, cell in enumerate(chosen):
-            if cell.column in present:
-                out[row : row + n, j] = table.column(cell.column).to_numpy()
-            else:
+            if cell.column in later:
                 out[row : row + n, j] = 0
+            else:
+                out[row : row + n, j] = table.column(cell.column).to_numpy()
         row += n
     if row != runs * days:
         raise ValueError(f"series {name!r}: {row} rows on disk, expected {runs * days}")

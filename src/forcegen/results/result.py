@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
+    "LATER_LABELS",
     "SERIES",
     "TIDY_COLUMNS",
     "Result",
@@ -95,6 +96,14 @@ SERIES: dict[str, SeriesSpec] = {
         "currency per day", "channel", "kind", COST_KINDS, "Promised but not paid"
     ),
 }
+
+
+LATER_LABELS: frozenset[str] = frozenset(
+    {"absent", "prosecuted", "rejoined", "called", "mobilised", "converted"}
+)
+"""Category labels added after stores of earlier versions were written (the ``absent``
+state; the transition kinds of absence, mobilisation and conscription): such stores have no data for
+them, which were zero then, and read them as zeros."""
 
 
 DEFAULT_MAX_ROWS = 20_000_000

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from forcegen.errors import StoreError
 from forcegen.results.folder import stored_scenario
-from forcegen.results.result import SERIES, Result, SeriesSpec
+from forcegen.results.result import LATER_LABELS, SERIES, Result, SeriesSpec
 
 __all__ = ["load_v1", "run_ids_v1"]
 
@@ -102,6 +102,7 @@ def _read_series(
     first_day = (start - _EPOCH).days
     n_ent, n_cat = len(entities), max(len(labels), 1)
     seen = 0
+    held: set[int] = set()
     for batch in reader or ():
         rep = batch.column(0).to_numpy().astype(np.int64)
         day = batch.column(1).cast(pa.int32()).to_numpy().astype(np.int64) - first_day
@@ -112,9 +113,14 @@ def _read_series(
             raise StoreError(f"run {run_id}: series {name!r} has rows outside the run")
         flat[((rep * days + day) * n_ent + ent) * n_cat + cat] = value.astype(dtype)
         seen += len(rep)
-    if seen != out.size:
+        held.update(np.unique(cat).tolist() if spec.category is not None else [0])
+    # Categories added after the store was written (the `absent` state, the transition
+    # kinds of absence and mobilisation) have no rows: they were zero then.
+    added = [k for k, label in enumerate(labels) if label in LATER_LABELS and k not in held]
+    expected = out.size // n_cat * (n_cat - len(added)) if labels else out.size
+    if seen != expected:
         raise StoreError(
-            f"run {run_id}: series {name!r} has {seen} rows, expected {out.size}; "
+            f"run {run_id}: series {name!r} has {seen} rows, expected {expected}; "
             "the store is damaged"
         )
     return out

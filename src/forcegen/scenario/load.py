@@ -190,6 +190,7 @@ def scenario_hash(scenario: Scenario) -> str:
         # Scenarios without questions keep the hashes they had before questions existed.
         dumped.pop("questions", None)
     _drop_absent_pay_fields(dumped)
+    _drop_later_defaults(dumped)
     # Likewise for later optional fields left out: a scenario that does not use them
     # keeps its hash (and gives the same results).
     dumped = _without_absent(dumped, _LATER_OPTIONAL_FIELDS)
@@ -214,27 +215,41 @@ def _drop_absent_pay_fields(dumped: dict[str, Any]) -> None:
             contract.pop("retention", None)
 
 
-_LATER_OPTIONAL_FIELDS = frozenset(
-    {"step_correlation", "conscription", "exposure", "front_share", "returns_to_duty"}
-)
+_LATER_OPTIONAL_FIELDS = frozenset({"step_correlation", "conscription"})
 """Optional fields added to the language after scenario hashes were first published;
-when absent (None, or an empty mapping) they are left out of the hash."""
+when absent (None) they are left out of the hash."""
 
 
 def _without_absent(value: Any, names: frozenset[str]) -> Any:
     """``value`` (a dump of dicts and lists) without the keys in ``names`` whose value
-    is None or an empty mapping, at any depth."""
+    is None, at any depth."""
     if isinstance(value, dict):
         return {
-            k: _without_absent(v, names)
-            for k, v in value.items()
-            if not (k in names and (v is None or v == {}))
+            k: _without_absent(v, names) for k, v in value.items() if not (k in names and v is None)
         }
     if isinstance(value, list):
         return [_without_absent(v, names) for v in value]
     return value
 
 
+def _drop_later_defaults(dumped: dict[str, Any]) -> None:
+    """Remove, in place, fields added with issue #13 (exposure, returns to duty, waves
+    sized in arrivals) where they hold their defaults, so that scenarios which do not
+    use them keep the hashes they had before these fields existed."""
+    for channel in dumped.get("channels") or []:
+        if channel.get("front_share") is None:
+            channel.pop("front_share", None)
+    losses = dumped.get("losses") or {}
+    if not losses.get("returns_to_duty"):
+        losses.pop("returns_to_duty", None)
+    if losses.get("exposure") is None:
+        losses.pop("exposure", None)
+    for event in dumped.get("events") or []:
+        if event.get("type") == "mobilisation_wave" and event.get("size_counts") == "calls":
+            event.pop("size_counts", None)
+
+
+# ---------------------------------------------------------------------- internals
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
