@@ -1231,7 +1231,7 @@ class CalibrationResult:
 
         Other files in ``out`` are left alone. An existing file of one of those names
         is replaced only when forcegen wrote it (or ``force``): otherwise
-        :class:`OutputError` before anything is written. The five files are replaced
+        :class:`OutputError` before anything is written. The six files are replaced
         together at the end: a failure (full disk, Ctrl-C) while writing them leaves
         every earlier file as it was.
         """
