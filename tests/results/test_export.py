@@ -19,6 +19,7 @@ import pytest
 import xarray as xr
 from store_support import tiny_result
 
+from forcegen.engine.step import TRANSITION_KINDS
 from forcegen.errors import UsageError
 from forcegen.results.export import (
     QUANTILES,
@@ -39,7 +40,8 @@ Cli = Callable[..., CliResult]
 
 RUNS = 12
 DAYS = 90  # the tiny scenario: 2022-08-01 … 2022-10-29, channels contract and prisoners
-ROWS_PER_RUN_DAY = 2 * 3 + 2 * 2 + 2 * 10 + 2 * 5 + 1 + 2 * 5 + 2 * 5  # 61 tidy rows
+# 65 tidy rows: strength, inflow, outflow, transition (7 kinds), pool, cost, unpaid
+ROWS_PER_RUN_DAY = 2 * 3 + 2 * 2 + 2 * 10 + 2 * len(TRANSITION_KINDS) + 1 + 2 * 5 + 2 * 5
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +173,7 @@ def test_to_pandas_refuses_beyond_max_rows_without_allocating(result: Result) ->
     message = str(err.value)
     assert f"would make {rows:,} rows" in message
     assert "more than the 20,000,000 allowed" in message
-    assert "(about 32.9 GB in memory)" in message
+    assert f"(about {rows * 30 / 1e9:,.1f} GB in memory)" in message  # 30 bytes a row
     for hint in ("series=", "runs=", "channels=", "start=/end=", "max_rows=None"):
         assert hint in message
     assert peak < 5_000_000  # the replicate indices (1.6 MB), nothing per row
@@ -292,7 +294,7 @@ def test_export_quantiles_equal_the_results(
         "series", "channel", "category", "date", "unit", *quantile_columns(QUANTILES)
     ]  # fmt: skip
     # per series: (channels + "*") × (categories + "*") sums, each for every day
-    combos = 3 * 4 + 3 * 3 + 3 * 11 + 3 * 6 + 2 * 1 + 3 * 6 + 3 * 6
+    combos = 3 * 4 + 3 * 3 + 3 * 11 + 3 * (len(TRANSITION_KINDS) + 1) + 2 * 1 + 3 * 6 + 3 * 6
     assert len(frame) == combos * DAYS
     cases = [
         ("strength", "*", "deployed", {"categories": "deployed"}),
@@ -450,7 +452,7 @@ def test_a_user_file_at_out_is_refused_and_kept(export: Cli, tmp_path: Path) -> 
         (["--what", "summary", "--every", "week"], "a summary covers the whole run"),
         (["--every", "year"], "year"),
         (["--format", "xlsx"], "unknown export format 'xlsx'"),
-        (["--what", "replicates", "--max-rows", "1000"], "would make 65,880 rows"),
+        (["--what", "replicates", "--max-rows", "1000"], "would make 70,200 rows"),
     ],
 )
 def test_bad_filters_exit_2_and_write_nothing(
