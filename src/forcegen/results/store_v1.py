@@ -115,7 +115,7 @@ def _read_series(
         seen += len(rep)
         held.update(np.unique(cat).tolist() if spec.category is not None else [0])
     # Categories added after the store was written (the `absent` state, the transition
-    # kinds of absence and mobilisation) have no rows: they were zero then.
+    # kinds of absence, mobilisation and conscription) have no rows: they were zero then.
     added = [k for k, label in enumerate(labels) if label in LATER_LABELS and k not in held]
     expected = out.size // n_cat * (n_cat - len(added)) if labels else out.size
     if seen != expected:
