@@ -202,7 +202,8 @@ def test_different_seeds_differ() -> None:
     a = run_block(scn, seed=1, block=0).output
     b = run_block(scn, seed=2, block=0).output
     assert not np.array_equal(a.strength, b.strength)
-    assert (a.strength[:, -1] != b.strength[:, -1]).mean() > 0.9
+    # training, deployed, recovering (the absent state is empty in this scenario)
+    assert (a.strength[:, -1, :, :3] != b.strength[:, -1, :, :3]).mean() > 0.9
 
 
 def test_sim_parameters_are_reproducible_too() -> None:
