@@ -299,3 +299,34 @@ def test_stochastic_draws_number_repeated_names_per_day() -> None:
     assert (first != second).mean() > 0.5
     draws.start_day(4)  # the day again: the same numbers again
     np.testing.assert_array_equal(draws.binomial("x", n, p), first)
+
+
+def test_a_grid_is_keyed_by_replicate_row_and_index_within_it() -> None:
+    """A (replicates, slots) draw reads, for element [r, j], the uniform of replicate
+    ``rep0 + r`` at index ``j``: so a vector draw is its first column, another row's
+    contents never move a row's counts, and no two replicates share numbers."""
+    key = counter_key(5)
+    n = np.full((64, 7), 400)
+    p = np.full((64, 7), 0.05)
+    grid = binomials(key, stream_id("convert"), 4, 128, n, p)
+    np.testing.assert_array_equal(
+        grid, binomials(key, stream_id("convert"), 4, 128, n, p, compiled=False)
+    )
+    np.testing.assert_array_equal(
+        grid[:, 0], binomials(key, stream_id("convert"), 4, 128, n[:, 0], p[:, 0])
+    )
+    # Replicate 1's slot 0 is not replicate 0's slot 1 (as a flattened key would make it).
+    assert (grid[1:, 0] != grid[:-1, 1]).mean() > 0.5
+    n2 = n.copy()
+    n2[3] = 0
+    n2[10, 4] += 100
+    moved = binomials(key, stream_id("convert"), 4, 128, n2, p)
+    same = np.ones(n.shape, dtype=bool)
+    same[3] = False
+    same[10, 4] = False
+    np.testing.assert_array_equal(moved[same], grid[same])
+    assert moved[10, 4] >= grid[10, 4]
+    lam = np.full((64, 3), 20.0)
+    pois = poissons(key, 9, 1, 0, lam)
+    np.testing.assert_array_equal(pois, poissons(key, 9, 1, 0, lam, compiled=False))
+    np.testing.assert_array_equal(pois[:, 0], poissons(key, 9, 1, 0, lam[:, 0]))

@@ -184,7 +184,7 @@ def convert_in_service(draws: Draws, ch: ChannelPlan, svc: Array, t: int) -> Arr
 
     Each person in service (training or deployed; not recovering) at a service age of
     at least ``conversion_from_day`` converts with probability ``conversion_per_day``:
-    one binomial draw per occupied age slot (the stream ``<channel>/convert``)."""
+    one binomial draw per replicate and age slot (the stream ``<channel>/convert``)."""
     runs = svc.shape[0]
     cons = ch.conscription
     if cons is None:
@@ -195,9 +195,11 @@ def convert_in_service(draws: Draws, ch: ChannelPlan, svc: Array, t: int) -> Arr
     # The tail slot (held by stop-loss) is always empty: conscripts are never held.
     ages = ch.ages_of_slots()
     eligible = (ages >= cons.conversion_from_day[:, None]) & (svc[:, :-1] > 0)
-    rows, slots = np.nonzero(eligible)
-    moved = draws.binomial(f"{ch.id}/convert", svc[rows, slots], p[rows])
-    svc[rows, slots] -= moved
-    out = np.zeros(runs, dtype=draws.dtype)
-    np.add.at(out, rows, moved)
-    return out
+    # One (replicates, slots) draw: each replicate and age slot reads its own random
+    # number (common random numbers), whatever the other slots hold.
+    moved = draws.binomial(
+        f"{ch.id}/convert", np.where(eligible, svc[:, :-1], 0), np.where(eligible, p[:, None], 0.0)
+    )
+    svc[:, :-1] -= moved.astype(svc.dtype)
+    converted: Array = moved.sum(axis=1).astype(draws.dtype)
+    return converted

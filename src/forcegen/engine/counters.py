@@ -255,12 +255,14 @@ def binomials_python(
     n: NDArray[np.int64],
     p: NDArray[np.float64],
     out: NDArray[np.int64],
+    cols: int = 1,
 ) -> None:
-    """``out[r] = binomial_inv(n[r], p[r], u_r)``, ``u_r`` the first uniform at index 0
-    of replicate ``rep0 + r`` (uncompiled reference of :func:`binomials`)."""
-    for r in range(n.size):
-        u = uniforms(k0, k1, stream, day, rep0 + r, 0, 0, 0)[0]
-        out[r] = binomial_inv(n[r], p[r], u)
+    """``out[i] = binomial_inv(n[i], p[i], u_i)`` for the flattened ``(rows, cols)``
+    counts: ``u_i`` is the first uniform at index ``i % cols`` of replicate
+    ``rep0 + i // cols`` (uncompiled reference of :func:`binomials`)."""
+    for i in range(n.size):
+        u = uniforms(k0, k1, stream, day, rep0 + i // cols, 0, 0, i % cols)[0]
+        out[i] = binomial_inv(n[i], p[i], u)
 
 
 def poissons_python(
@@ -271,11 +273,13 @@ def poissons_python(
     rep0: int,
     lam: NDArray[np.float64],
     out: NDArray[np.int64],
+    cols: int = 1,
 ) -> None:
-    """``out[r] = poisson_inv(lam[r], u_r)`` (uncompiled reference of :func:`poissons`)."""
-    for r in range(lam.size):
-        u = uniforms(k0, k1, stream, day, rep0 + r, 0, 0, 0)[0]
-        out[r] = poisson_inv(lam[r], u)
+    """``out[i] = poisson_inv(lam[i], u_i)``, keyed as in :func:`binomials_python`
+    (uncompiled reference of :func:`poissons`)."""
+    for i in range(lam.size):
+        u = uniforms(k0, k1, stream, day, rep0 + i // cols, 0, 0, i % cols)[0]
+        out[i] = poisson_inv(lam[i], u)
 
 
 def multinomial_python(
@@ -331,16 +335,23 @@ def binomials(
     *,
     compiled: bool = True,
 ) -> NDArray[np.int64]:
-    """Binomial counts, one per replicate row (broadcast ``n`` and ``p``), each from its
-    own counter: see :func:`binomials_python`. Keeps the broadcast shape."""
+    """Binomial counts (broadcast ``n`` and ``p``), each from its own counter: the first
+    axis is the replicate row, the others (e.g. age slots) the index within it, so that
+    element ``[r, j]`` reads the same uniform whatever the other elements hold (see
+    :func:`binomials_python`). Keeps the broadcast shape."""
     nn, pp = np.broadcast_arrays(np.asarray(n), np.asarray(p, dtype=np.float64))
     shape = nn.shape
     n64 = np.array(nn, dtype=np.int64).ravel()  # copies: broadcast views are read-only
     p64 = np.array(pp, dtype=np.float64).ravel()
     out = np.zeros(n64.size, dtype=np.int64)
     fn = _compiled("binomials") if compiled else binomials_python
-    fn(key[0], key[1], stream, day, rep0, n64, p64, out)
+    fn(key[0], key[1], stream, day, rep0, n64, p64, out, _columns(shape))
     return out.reshape(shape)
+
+
+def _columns(shape: tuple[int, ...]) -> int:
+    """Elements per replicate row of an array of ``shape`` (1 for a vector)."""
+    return max(math.prod(shape[1:]), 1) if len(shape) > 1 else 1
 
 
 def poissons(
@@ -352,12 +363,13 @@ def poissons(
     *,
     compiled: bool = True,
 ) -> NDArray[np.int64]:
-    """Poisson counts, one per replicate row, each from its own counter."""
+    """Poisson counts, each from its own counter, keyed by replicate row and index
+    within it as in :func:`binomials`."""
     arr = np.asarray(lam, dtype=np.float64)
     flat = np.array(arr, dtype=np.float64).ravel()
     out = np.zeros(flat.size, dtype=np.int64)
     fn = _compiled("poissons") if compiled else poissons_python
-    fn(key[0], key[1], stream, day, rep0, flat, out)
+    fn(key[0], key[1], stream, day, rep0, flat, out, _columns(arr.shape))
     return out.reshape(arr.shape)
 
 
