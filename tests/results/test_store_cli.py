@@ -57,7 +57,7 @@ def test_run_saves_into_the_store_and_store_commands_use_it(cli: Cli, tmp_path: 
         "export", run_id, "--what", "replicates", "--out", "x.parquet", "--store", str(store)
     )
     assert code == 0, err
-    assert pq.read_table(tmp_path / "x.parquet").num_rows == 6 * 90 * (2 * 36 + 1)
+    assert pq.read_table(tmp_path / "x.parquet").num_rows == 6 * 90 * (2 * 36 + 1)  # 73 cells
     code, out, err = cli(
         "export",
         run_id,
