@@ -36,7 +36,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
-import io
 import logging
 import math
 import re
@@ -66,7 +65,11 @@ from forcegen.analysis.sensitivity import (
 from forcegen.engine.simulate import Mode
 from forcegen.engine.step import COST_KINDS, INFLOW_KINDS, TRANSITION_KINDS
 from forcegen.engine.streams import BLOCK_SIZE
-from forcegen.errors import MAX_PROBLEMS, OutputError, Problem, ScenarioError, UsageError
+from forcegen.errors import OutputError, Problem, ScenarioError, UsageError
+from forcegen.observations.csvtext import Problems as _Problems
+from forcegen.observations.csvtext import Records as _Records
+from forcegen.observations.csvtext import check_header
+from forcegen.observations.csvtext import field_starts as _field_starts
 from forcegen.results.outputs import (
     Recognise,
     atomic_file,
@@ -294,85 +297,9 @@ _CATEGORIES: dict[str, tuple[str, ...]] = {
 _MODEL_RE = re.compile(r"^\s*(exact|count|claim)\s*(?::\s*([^.\s][^\s]*?)\s*\.\.\s*(\S+)\s*)?$")
 
 
-def _field_starts(record: str, first_line: int) -> list[tuple[int, int]]:
-    """1-based ``(line, column)`` where each CSV field of ``record`` starts (a quoted
-    field may hold line breaks, so a record may span lines from ``first_line``)."""
-    starts = [(first_line, 1)]
-    quoted = False
-    line, column = first_line, 0
-    for ch in record:
-        column += 1
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            starts.append((line, column + 1))
-        elif ch == "\n":
-            line, column = line + 1, 0
-    return starts
-
-
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-@dataclass
-class _Problems:
-    """Problems of one file, at most :data:`MAX_PROBLEMS` kept and the rest counted:
-    a file of a million bad rows is reported in a second, not in minutes."""
-
-    file: str
-    kept: list[Problem] = field(default_factory=list)
-    omitted: int = 0
-
-    @property
-    def full(self) -> bool:
-        """Whether further problems are only counted (so hints need not be computed)."""
-        return len(self.kept) >= MAX_PROBLEMS
-
-    def add(self, problem: Problem) -> None:
-        if self.full:
-            self.omitted += 1
-        else:
-            self.kept.append(problem)
-
-    def raise_any(self) -> None:
-        """Raise the problems found, if any, as one :class:`ScenarioError`."""
-        if self.kept or self.omitted:
-            omitted = {self.file: self.omitted} if self.omitted else {}
-            raise ScenarioError(self.kept, omitted)
-
-
-class _Records:
-    """The CSV records of a text, read by :mod:`csv` (so a quoted field may hold
-    commas, quotes and line breaks, as RFC 4180 allows), each with the line it starts
-    on; blank lines and ``#`` comment lines between records are skipped."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = io.StringIO(text, newline="")
-        self._between = True
-        self._record: list[str] = []
-        self.start = 0
-        """First line of the record being read."""
-        self.line = 0
-        """Lines read so far."""
-
-    def _feed(self) -> Iterator[str]:
-        for line in self._lines:
-            self.line += 1
-            if self._between:
-                if not line.strip() or line.lstrip().startswith("#"):
-                    continue
-                self._between, self.start, self._record = False, self.line, []
-            self._record.append(line)
-            yield line
-
-    def __iter__(self) -> Iterator[tuple[int, str, list[str]]]:
-        """``(first line, record text, cells)`` of each record."""
-        for cells in csv.reader(self._feed()):
-            yield self.start, "".join(self._record), cells
-            # Runs when the next record is asked for, before csv reads its lines.
-            self._between = True
 
 
 class _Reporter:
@@ -502,28 +429,7 @@ def load_observed(path: str | Path, scenario: Scenario | None = None) -> Observe
 
 
 def _check_header(file: str, line: int, header: list[str], starts: list[int]) -> list[Problem]:
-    problems: list[Problem] = []
-    for i, name in enumerate(header):
-        col = starts[i] if i < len(starts) else 0
-        if name not in OBSERVED_COLUMNS:
-            close = difflib.get_close_matches(name, OBSERVED_COLUMNS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    col,
-                    name,
-                    f"unknown column {name!r}{hint}; expected {', '.join(OBSERVED_COLUMNS)}",
-                )
-            )
-        elif header.index(name) != i:
-            problems.append(Problem(file, line, col, name, f"column {name!r} appears twice"))
-    missing = [c for c in _REQUIRED if c not in header]
-    if missing:
-        problems.append(
-            Problem(file, line, 1, "", f"missing column(s) {', '.join(missing)} in the header")
-        )
+    problems = check_header(file, line, header, starts, OBSERVED_COLUMNS, _REQUIRED)
     if ("low" in header) != ("high" in header):
         problems.append(Problem(file, line, 1, "", "give both low and high columns, or neither"))
     return problems

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from forcegen.analysis.calibration import _field_starts, _Problems, _Records
 from forcegen.errors import Problem, ScenarioError
+from forcegen.observations.csvtext import Problems as _Problems
+from forcegen.observations.csvtext import Records as _Records
+from forcegen.observations.csvtext import check_header
+from forcegen.observations.csvtext import field_starts as _field_starts
 from forcegen.observations.dates import LooseDate, parse_loose_date
 from forcegen.scenario.yamlsource import YamlDocument, parse_yaml
 
@@ -234,30 +237,9 @@ class _RowReporter:
 
 
 def _check_header(file: str, line: int, header: list[str], starts: list[int]) -> list[Problem]:
-    known = (*LEDGER_COLUMNS, *OPTIONAL_COLUMNS)
-    problems: list[Problem] = []
-    for i, name in enumerate(header):
-        col = starts[i] if i < len(starts) else 0
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    col,
-                    name,
-                    f"unknown column {name!r}{hint}; expected {', '.join(known)}",
-                )
-            )
-        elif header.index(name) != i:
-            problems.append(Problem(file, line, col, name, f"column {name!r} appears twice"))
-    missing = [c for c in LEDGER_COLUMNS if c not in header]
-    if missing:
-        problems.append(
-            Problem(file, line, 1, "", f"missing column(s) {', '.join(missing)} in the header")
-        )
-    return problems
+    return check_header(
+        file, line, header, starts, (*LEDGER_COLUMNS, *OPTIONAL_COLUMNS), LEDGER_COLUMNS
+    )
 
 
 def _number(text: str) -> float | None:
