@@ -28,7 +28,7 @@ from forcegen.engine.sampling import ParameterSet
 from forcegen.engine.streams import BLOCK_SIZE
 from forcegen.errors import ForcegenError
 from forcegen.scenario.bounds import COUNT_LIMIT, people_sources
-from forcegen.scenario.model import EXIT_CAUSES, STATES, ChangePay, Scenario
+from forcegen.scenario.model import EXIT_CAUSES, STATES, TRANSITION_KINDS, ChangePay, Scenario
 
 __all__ = ["OutOfRangeError", "SimulationError", "check_block", "check_day", "explain"]
 
@@ -37,21 +37,7 @@ COUNT_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("strength", STATES),
     ("inflow", ("recruited", "transferred")),
     ("outflow", EXIT_CAUSES),
-    (
-        "transition",
-        (
-            "deployed",
-            "wounded",
-            "returned",
-            "renewed",
-            "evaded",
-            "prosecuted",
-            "rejoined",
-            "called",
-            "mobilised",
-            "converted",
-        ),
-    ),
+    ("transition", TRANSITION_KINDS),
 )
 _PAY_FIELDS = {
     "salary": ("salary_per_month",),

@@ -41,7 +41,13 @@ from forcegen.engine.draws import Array, Draws
 from forcegen.engine.guard import check_day
 from forcegen.engine.pricing import PricedState
 from forcegen.engine.retention import per_slot_segments
-from forcegen.scenario.model import ABSENCE_CAUSES, EXIT_CAUSES, HAZARD_CAUSES, STATES
+from forcegen.scenario.model import (
+    ABSENCE_CAUSES,
+    EXIT_CAUSES,
+    HAZARD_CAUSES,
+    STATES,
+    TRANSITION_KINDS,
+)
 
 __all__ = [
     "COST_KINDS",
@@ -55,22 +61,6 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 INFLOW_KINDS = ("recruited", "transferred")
-TRANSITION_KINDS = (
-    "deployed",
-    "wounded",
-    "returned",
-    "renewed",
-    "evaded",
-    "prosecuted",
-    "rejoined",
-    "called",
-    "mobilised",
-    "converted",
-)
-"""``prosecuted``: deserters and refusers caught (one criminal case each), who become
-absent; ``rejoined``: back on duty from absence; ``called``: called up by mobilisation
-waves (evaders included) or by conscription call-ups; ``mobilised``: arrivals from the
-waves; ``converted``: conscripts who signed a contract."""
 COST_KINDS = (
     "salary",
     "sign_up_bonus",

@@ -29,6 +29,7 @@ __all__ = [
     "EXIT_CAUSES",
     "HAZARD_CAUSES",
     "STATES",
+    "TRANSITION_KINDS",
     "BehaviouralEnlistment",
     "CallUp",
     "ChangePay",
@@ -97,6 +98,22 @@ renewed into another channel; ``missing`` covers missing and captured."""
 STATES: tuple[str, ...] = ("training", "deployed", "recovering", "absent")
 """``absent``: left the unit (deserted) or refused orders, caught and prosecuted, not yet
 back on duty (see ``Losses.returns_to_duty``); still in the channel."""
+TRANSITION_KINDS: tuple[str, ...] = (
+    "deployed",
+    "wounded",
+    "returned",
+    "renewed",
+    "evaded",
+    "prosecuted",
+    "rejoined",
+    "called",
+    "mobilised",
+    "converted",
+)
+"""``prosecuted``: deserters and refusers caught (one criminal case each), who become
+absent; ``rejoined``: back on duty from absence; ``called``: called up by mobilisation
+waves (evaders included) or by conscription call-ups; ``mobilised``: arrivals from the
+waves; ``converted``: conscripts who signed a contract."""
 AbsenceCause = Literal["deserted", "refused"]
 ABSENCE_CAUSES: tuple[AbsenceCause, ...] = ("deserted", "refused")
 ChannelKind = Literal[
