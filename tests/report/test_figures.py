@@ -49,6 +49,19 @@ def test_fan_chart_has_a_total_and_one_panel_per_channel(small_result: Result) -
     _check_frame(fig, small_result)
 
 
+@pytest.mark.parametrize("state", ["training", "recovering", "absent", "all"])
+def test_fan_chart_of_each_state_plots_that_state(small_result: Result, state: str) -> None:
+    fig = fg.fan_chart(small_result, state=state, by_channel=False)
+    median = fig.axes[0].lines[0].get_ydata()
+    strength = small_result.total("strength", categories=None if state == "all" else state)
+    np.testing.assert_allclose(median, np.median(strength, axis=0))
+
+
+def test_fan_chart_of_an_unknown_state_names_the_known_ones(small_result: Result) -> None:
+    with pytest.raises(UsageError, match="unknown state 'asleep'; expected all, training"):
+        fg.fan_chart(small_result, state="asleep")
+
+
 def test_flow_charts_stack_months_by_channel_and_cause(small_result: Result) -> None:
     inflows = fg.inflows_chart(small_result)
     ax = inflows.axes[0]

@@ -49,7 +49,7 @@ from forcegen.results.outputs import figure_metadata, write_figure
 from forcegen.results.result import Result
 from forcegen.safetext import LITERAL_TEXT_RC
 from forcegen.scenario.evidence import WEAK_STATUSES, evidence_table
-from forcegen.scenario.model import EXIT_CAUSES
+from forcegen.scenario.model import EXIT_CAUSES, STATES
 
 __all__ = [
     "CAUSE_COLOURS",
@@ -329,12 +329,13 @@ def fan_chart(
 
     Args:
         result: The ensemble.
-        state: ``deployed`` (in theatre), ``training``, ``recovering`` or ``all``.
+        state: ``deployed`` (in theatre), ``training``, ``recovering``, ``absent``
+            (caught deserters and refusers not yet back on duty) or ``all``.
         by_channel: Add a panel per channel under the total.
     """
     states: Any = None if state == "all" else state
-    if state not in ("all", "training", "deployed", "recovering"):
-        raise UsageError(f"unknown state {state!r}")
+    if state != "all" and state not in STATES:
+        raise UsageError(f"unknown state {state!r}; expected all, {', '.join(STATES)}")
     channels = result.channels if by_channel and len(result.channels) > 1 else []
     rows = 1 + math.ceil(len(channels) / 2)
     what = "In service" if state == "all" else f"{state.capitalize()} strength"

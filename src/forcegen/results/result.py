@@ -113,8 +113,9 @@ Categorical label columns of one-byte codes and ``value`` (float64 when series a
 mixed): 30.0 bytes per row measured for the built-in scenario, with a peak of 32.8
 bytes per row while building (the frame plus one series' selected values). The bound
 is therefore about 0.6 GB of frame: comfortable on a laptop, while the whole
-1,000-replicate, three-year ensemble of the built-in scenario (135.8 million rows,
-about 4 GB) is refused with a message naming the filters to use."""
+1,000-replicate, three-year ensemble of the built-in scenario (162.1 million rows since
+0.5.0 added the `absent` state and five transition kinds; about 4.9 GB) is refused with
+a message naming the filters to use."""
 
 _PANDAS_FILTERS = "series=, runs=, channels=, start=/end=, or pass max_rows=None to lift the bound"
 
