@@ -33,7 +33,6 @@ fitted to the posterior sample by weighted maximum likelihood.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
 import logging
@@ -65,10 +64,9 @@ from forcegen.analysis.sensitivity import (
 from forcegen.engine.simulate import Mode
 from forcegen.engine.step import COST_KINDS, INFLOW_KINDS, TRANSITION_KINDS
 from forcegen.engine.streams import BLOCK_SIZE
-from forcegen.errors import OutputError, Problem, ScenarioError, UsageError
+from forcegen.errors import OutputError, Problem, UsageError
+from forcegen.observations.csvtext import DataRows, check_header, read_text
 from forcegen.observations.csvtext import Problems as _Problems
-from forcegen.observations.csvtext import Records as _Records
-from forcegen.observations.csvtext import check_header
 from forcegen.observations.csvtext import field_starts as _field_starts
 from forcegen.results.outputs import (
     Recognise,
@@ -344,82 +342,42 @@ def load_observed(path: str | Path, scenario: Scenario | None = None) -> Observe
         ScenarioError: The file cannot be read or has invalid cells.
     """
     shown = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ScenarioError([Problem(shown, 0, 0, "", f"cannot read file: {reason}")]) from None
+    text = read_text(path)
     problems = _Problems(shown)
-    header: list[str] | None = None
-    header_line = 0
     rows: list[ObservedRow] = []
     declared: dict[str, ObservationModel] = {}
     seen: dict[tuple[str, dt.date], int] = {}
-    records = _Records(text)
-    try:
-        for number, record, cells in records:
-            if header is None:
-                header, header_line = [c.strip().lower() for c in cells], number
-                columns = [column for _, column in _field_starts(record, number)]
-                for problem in _check_header(shown, number, header, columns):
-                    problems.add(problem)
-                if problems.kept:
-                    break
-                continue
-            bad = _Reporter(shown, number, header, record, problems)
-            if len(cells) != len(header):
-                spans = records.line - number + 1
-                hint = (
-                    f"; this row runs over {spans} lines: is a closing quote missing?"
-                    if spans > 1
-                    else ""
-                )
-                problems.add(
-                    Problem(
-                        shown,
-                        number,
-                        0,
-                        "",
-                        f"expected {len(header)} fields as in the header (line {header_line}), "
-                        f"found {len(cells)}{hint}",
-                    )
-                )
-                continue
-            cell = {h: c.strip() for h, c in zip(header, cells, strict=True)}
-            row, model = _parse_row(cell, number, bad)
-            if row is None:
-                continue
-            key = (row.group, row.date)
-            if key in seen:
+    table = DataRows(shown, text, problems, _check_header)
+    for number, record, cell in table:
+        bad = _Reporter(shown, number, table.names, record, problems)
+        row, model = _parse_row(cell, number, bad)
+        if row is None:
+            continue
+        key = (row.group, row.date)
+        if key in seen:
+            bad(
+                "date",
+                f"{row.group} on {row.date} is already observed on line {seen[key]}; "
+                "combine the sources into one row (one value with an interval)",
+            )
+            continue
+        seen[key] = number
+        if model is not None:
+            before = declared.get(row.group)
+            if before is not None and (before.kind, before.low, before.high) != (
+                model.kind,
+                model.low,
+                model.high,
+            ):
                 bad(
-                    "date",
-                    f"{row.group} on {row.date} is already observed on line {seen[key]}; "
-                    "combine the sources into one row (one value with an interval)",
+                    "model",
+                    f"{row.group} already has model {before.describe()!r} (line "
+                    f"{before.line}); one series has one observation model",
                 )
-                continue
-            seen[key] = number
-            if model is not None:
-                before = declared.get(row.group)
-                if before is not None and (before.kind, before.low, before.high) != (
-                    model.kind,
-                    model.low,
-                    model.high,
-                ):
-                    bad(
-                        "model",
-                        f"{row.group} already has model {before.describe()!r} (line "
-                        f"{before.line}); one series has one observation model",
-                    )
-                else:
-                    declared.setdefault(row.group, model)
-            rows.append(row)
-    except csv.Error as exc:
-        # A field over csv's size limit, typically after a quote that is never closed.
-        problems.add(Problem(shown, records.start, 0, "", f"cannot read as CSV: {exc}"))
-    if header is None and not problems.kept:
-        problems.add(Problem(shown, 0, 0, "", "empty file: expected a header and rows"))
-    elif not rows and not problems.kept:
-        problems.add(Problem(shown, header_line, 0, "", "no observations after the header"))
+            else:
+                declared.setdefault(row.group, model)
+        rows.append(row)
+    table.finish(bool(rows), "no observations after the header")
     problems.raise_any()
     models = {g: declared.get(g, ObservationModel()) for g in dict.fromkeys(r.group for r in rows)}
     data = ObservedData(shown, tuple(rows), models)

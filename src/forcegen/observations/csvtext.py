@@ -9,12 +9,29 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from forcegen.errors import MAX_PROBLEMS, Problem, ScenarioError
 
-__all__ = ["Problems", "Records", "check_header", "field_starts"]
+__all__ = ["DataRows", "Problems", "Records", "check_header", "field_starts", "read_text"]
+
+HeaderCheck = Callable[[str, int, list[str], list[int]], list[Problem]]
+"""Problems of a header: ``(file, line, names, columns where they start)``."""
+
+
+def read_text(path: str | Path) -> str:
+    """The text of the file at ``path`` (UTF-8, a byte-order mark dropped).
+
+    Raises:
+        ScenarioError: The file cannot be read, located at the file.
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError([Problem(str(path), 0, 0, "", f"cannot read file: {reason}")]) from None
 
 
 def field_starts(record: str, first_line: int) -> list[tuple[int, int]]:
@@ -120,3 +137,74 @@ def check_header(
             Problem(file, line, 1, "", f"missing column(s) {', '.join(missing)} in the header")
         )
     return problems
+
+
+class DataRows:
+    """The data records of a CSV text under its header, as ``(line, record text, cells
+    by column name)``: the header (the first record, names lower-cased) is checked by
+    ``check``, and a record with another number of fields than the header, or text the
+    :mod:`csv` module cannot read, is a problem in ``problems`` rather than a row."""
+
+    def __init__(self, file: str, text: str, problems: Problems, check: HeaderCheck) -> None:
+        self._file, self._text, self._problems, self._check = file, text, problems, check
+        self.header: list[str] | None = None
+        """Column names, once the header is read."""
+        self.header_line = 0
+        """Line of the header."""
+
+    def __iter__(self) -> Iterator[tuple[int, str, dict[str, str]]]:
+        file, problems = self._file, self._problems
+        records = Records(self._text)
+        try:
+            for number, record, cells in records:
+                if self.header is None:
+                    self.header, self.header_line = [c.strip().lower() for c in cells], number
+                    columns = [column for _, column in field_starts(record, number)]
+                    for problem in self._check(file, number, self.header, columns):
+                        problems.add(problem)
+                    if problems.kept:
+                        return
+                    continue
+                if len(cells) != len(self.header):
+                    spans = records.line - number + 1
+                    hint = (
+                        f"; this row runs over {spans} lines: is a closing quote missing?"
+                        if spans > 1
+                        else ""
+                    )
+                    message = (
+                        f"expected {len(self.header)} fields as in the header (line "
+                        f"{self.header_line}), found {len(cells)}{hint}"
+                    )
+                    problems.add(Problem(file, number, 0, "", message))
+                    continue
+                yield (
+                    number,
+                    record,
+                    {h: c.strip() for h, c in zip(self.header, cells, strict=True)},
+                )
+        except csv.Error as exc:
+            # A field over csv's size limit, typically after a quote that is never closed.
+            problems.add(Problem(file, records.start, 0, "", f"cannot read as CSV: {exc}"))
+
+    def finish(self, found: bool, nothing: str) -> None:
+        """Add the problem of a file without a header, or (``found`` false) without
+        rows after it (``nothing``: what to say), unless other problems explain it."""
+        if self.problems_kept:
+            return
+        if self.header is None:
+            self._problems.add(
+                Problem(self._file, 0, 0, "", "empty file: expected a header and rows")
+            )
+        elif not found:
+            self._problems.add(Problem(self._file, self.header_line, 0, "", nothing))
+
+    @property
+    def names(self) -> list[str]:
+        """Column names of the header (none before it is read)."""
+        return self.header or []
+
+    @property
+    def problems_kept(self) -> bool:
+        """Whether any problem was found so far."""
+        return bool(self._problems.kept)

@@ -12,7 +12,6 @@ message``, like scenario errors (:class:`~forcegen.errors.ScenarioError`).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
 import math
@@ -22,9 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 from forcegen.errors import Problem, ScenarioError
+from forcegen.observations.csvtext import DataRows, check_header, read_text
 from forcegen.observations.csvtext import Problems as _Problems
-from forcegen.observations.csvtext import Records as _Records
-from forcegen.observations.csvtext import check_header
 from forcegen.observations.csvtext import field_starts as _field_starts
 from forcegen.observations.dates import LooseDate, parse_loose_date
 from forcegen.scenario.yamlsource import YamlDocument, parse_yaml
@@ -163,55 +161,22 @@ def load_ledger(path: str | Path) -> Ledger:
     shown = str(path)
     if Path(path).suffix.lower() in (".yaml", ".yml"):
         return _load_yaml_ledger(Path(path))
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ScenarioError([Problem(shown, 0, 0, "", f"cannot read file: {reason}")]) from None
+    text = read_text(path)
     problems = _Problems(shown)
-    header: list[str] | None = None
-    header_line = 0
     rows: list[LedgerRow] = []
     seen: dict[str, int] = {}
-    records = _Records(text)
-    try:
-        for number, record, cells in records:
-            if header is None:
-                header, header_line = [c.strip().lower() for c in cells], number
-                columns = [column for _, column in _field_starts(record, number)]
-                for problem in _check_header(shown, number, header, columns):
-                    problems.add(problem)
-                if problems.kept:
-                    break
-                continue
-            if len(cells) != len(header):
-                problems.add(
-                    Problem(
-                        shown,
-                        number,
-                        0,
-                        "",
-                        f"expected {len(header)} fields as in the header (line {header_line}), "
-                        f"found {len(cells)}",
-                    )
-                )
-                continue
-            bad = _RowReporter(shown, number, header, _field_starts(record, number), problems)
-            cell = {h: c.strip() for h, c in zip(header, cells, strict=True)}
-            row = _parse_row(cell, number, bad)
-            if row is None:
-                continue
-            if row.id in seen:
-                bad("id", f"id {row.id!r} is already used on line {seen[row.id]}; ids are unique")
-                continue
-            seen[row.id] = number
-            rows.append(row)
-    except csv.Error as exc:
-        problems.add(Problem(shown, records.start, 0, "", f"cannot read as CSV: {exc}"))
-    if header is None and not problems.kept:
-        problems.add(Problem(shown, 0, 0, "", "empty file: expected a header and rows"))
-    elif not rows and not problems.kept:
-        problems.add(Problem(shown, header_line, 0, "", "no rows after the header"))
+    table = DataRows(shown, text, problems, _check_header)
+    for number, record, cell in table:
+        bad = _RowReporter(shown, number, table.names, _field_starts(record, number), problems)
+        row = _parse_row(cell, number, bad)
+        if row is None:
+            continue
+        if row.id in seen:
+            bad("id", f"id {row.id!r} is already used on line {seen[row.id]}; ids are unique")
+            continue
+        seen[row.id] = number
+        rows.append(row)
+    table.finish(bool(rows), "no rows after the header")
     problems.raise_any()
     return Ledger(shown, tuple(rows))
 
