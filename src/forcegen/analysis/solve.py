@@ -35,7 +35,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +49,9 @@ from forcegen.engine.streams import blocks_for
 from forcegen.errors import UsageError
 from forcegen.scenario.model import ChangePay, Scenario, StartChannel
 from forcegen.sim import Sim, load
+
+if TYPE_CHECKING:
+    from forcegen.results.result import Result
 
 __all__ = ["Evaluation", "Lever", "SolveResult", "solve_hold"]
 
@@ -282,33 +285,26 @@ def solve_hold(
     base = _base_values(sc, names, runs=runs, seed=seed, sample=sample_parameters)
     first_day = _start_day(sc, start)
     window = (sc.start_date + dt.timedelta(days=first_day), sc.end_date)
-    cache: dict[float, Evaluation] = {}
-    order: list[Evaluation] = []
 
-    def evaluate(x: float) -> Evaluation:
-        x = float(x)
-        hit = cache.get(x)
-        if hit is not None:
-            return hit
-        given = {n: base[n] + x for n in names}
-        result = Sim(
-            sc,
-            runs=runs,
-            seed=seed,
-            mode=mode,
-            sample_parameters=sample_parameters,
-            given=given,
-        ).run()
+    def measure(x: float, result: Result) -> Evaluation:
         strength = result.total("strength", channels=strength_channels, categories="deployed")
         minima = strength[:, first_day:].min(axis=1)
         held = int((minima >= hold_strength).sum())
         margin = float(np.quantile(minima, 1.0 - prob)) - hold_strength
-        ev = Evaluation(x, Probability(held, runs), margin, minima, result.parameters)
-        cache[x] = ev
-        order.append(ev)
-        if progress is not None:
-            progress(len(order), x, float(ev.probability))
-        return ev
+        return Evaluation(x, Probability(held, runs), margin, minima, result.parameters)
+
+    evaluate, done = _lever_runs(
+        sc,
+        names,
+        base,
+        runs=runs,
+        seed=seed,
+        mode=mode,
+        sample_parameters=sample_parameters,
+        measure=measure,
+        statistic=lambda ev: float(ev.probability),
+        progress=progress,
+    )
 
     daily = _lever_schedule(sc, lever, ch_id, base)[:, first_day:]
     baseline = float(daily.mean())
@@ -339,7 +335,7 @@ def solve_hold(
             baseline_probability=lo_ev.probability,
             already_holds=already,
             bracket=bracket,
-            evaluations=tuple(order),
+            evaluations=tuple(done.values()),
             runs=runs,
             seed=seed,
             mode=mode,
@@ -377,9 +373,11 @@ def solve_hold(
     )
     # brentq's root is within tol of a sign change; report the nearest simulated value
     # that holds, so the probability stated alongside was actually simulated there.
-    holding = [e for e in order if e.margin >= 0.0 and e.value >= root - tol]
+    holding = [e for e in done.values() if e.margin >= 0.0 and e.value >= root - tol]
     answer = min(holding, key=lambda e: e.value) if holding else evaluate(root)
-    interval = _bootstrap_interval(order, hold_strength, prob, confidence, bootstrap, seed)
+    interval = _bootstrap_interval(
+        list(done.values()), hold_strength, prob, confidence, bootstrap, seed
+    )
     return finish(answer.value, interval, answer, False, (0.0, hi))
 
 
@@ -494,6 +492,44 @@ def _schedule_steps(daily: FloatArray, first: dt.date) -> tuple[tuple[dt.date, f
     changed = np.flatnonzero((daily[:, 1:] != daily[:, :-1]).any(axis=0)) + 1
     starts = [0, *changed.tolist()]
     return tuple((first + dt.timedelta(days=int(d)), float(daily[:, d].mean())) for d in starts)
+
+
+E = TypeVar("E")
+
+
+def _lever_runs(
+    sc: Scenario,
+    names: Sequence[str],
+    base: Mapping[str, FloatArray],
+    *,
+    runs: int,
+    seed: int,
+    mode: Mode,
+    sample_parameters: bool,
+    measure: Callable[[float, Result], E],
+    statistic: Callable[[E], float],
+    progress: Progress | None,
+) -> tuple[Callable[[float], E], dict[float, E]]:
+    """Simulate the scenario with ``x`` (lever units) added to every parameter of
+    ``names`` on top of ``base``, each ``x`` once: returns the function of ``x`` that
+    runs (or recalls) the simulation and ``measure``s it, and the measurements by
+    ``x`` in the order run. The same seed at every ``x``: common random numbers."""
+    done: dict[float, E] = {}
+
+    def evaluate(x: float) -> E:
+        x = float(x)
+        if x in done:
+            return done[x]
+        given = {n: base[n] + x for n in names}
+        result = Sim(
+            sc, runs=runs, seed=seed, mode=mode, sample_parameters=sample_parameters, given=given
+        ).run()
+        done[x] = ev = measure(x, result)
+        if progress is not None:
+            progress(len(done), x, statistic(ev))
+        return ev
+
+    return evaluate, done
 
 
 def _start_day(sc: Scenario, start: DateLike | None) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +34,7 @@ from forcegen.analysis.solve import (
     Progress,
     _base_values,
     _lever_parameters,
+    _lever_runs,
     _lever_schedule,
     _num,
     _pick_channel,
@@ -41,7 +43,10 @@ from forcegen.analysis.solve import (
 from forcegen.engine.simulate import Mode
 from forcegen.errors import UsageError
 from forcegen.scenario.model import Scenario
-from forcegen.sim import Sim, load
+from forcegen.sim import load
+
+if TYPE_CHECKING:
+    from forcegen.results.result import Result
 
 __all__ = ["RecruitmentEvaluation", "RecruitmentSolve", "solve_recruitment"]
 
@@ -200,18 +205,8 @@ def solve_recruitment(
         sc.start_date + dt.timedelta(days=first),
         sc.start_date + dt.timedelta(days=last),
     )
-    cache: dict[float, RecruitmentEvaluation] = {}
-    order: list[RecruitmentEvaluation] = []
 
-    def evaluate(x: float) -> RecruitmentEvaluation:
-        x = float(x)
-        hit = cache.get(x)
-        if hit is not None:
-            return hit
-        given = {n: base[n] + x for n in names}
-        result = Sim(
-            sc, runs=runs, seed=seed, mode=mode, sample_parameters=sample_parameters, given=given
-        ).run()
+    def measure(x: float, result: Result) -> RecruitmentEvaluation:
         daily = result.total("inflow", channels=ch_id, categories="recruited")[:, first : last + 1]
         mean_daily = daily.mean(axis=0)
         if every_day:
@@ -221,12 +216,20 @@ def solve_recruitment(
             per_run = daily.mean(axis=1)
             stat, spread = float(per_run.mean()), per_run
         se = float(spread.std(ddof=1) / np.sqrt(runs)) if runs > 1 else 0.0
-        ev = RecruitmentEvaluation(x, stat, se, mean_daily)
-        cache[x] = ev
-        order.append(ev)
-        if progress is not None:
-            progress(len(order), x, stat)
-        return ev
+        return RecruitmentEvaluation(x, stat, se, mean_daily)
+
+    evaluate, done = _lever_runs(
+        sc,
+        names,
+        base,
+        runs=runs,
+        seed=seed,
+        mode=mode,
+        sample_parameters=sample_parameters,
+        measure=measure,
+        statistic=lambda ev: ev.recruits_per_day,
+        progress=progress,
+    )
 
     baseline = float(_lever_schedule(sc, "bonus", ch_id, base)[:, first : last + 1].mean())
     lo = evaluate(0.0)
@@ -246,7 +249,7 @@ def solve_recruitment(
             standard_error=at.standard_error,
             baseline_recruits=lo.recruits_per_day,
             already_reached=already,
-            evaluations=tuple(order),
+            evaluations=tuple(done.values()),
             runs=runs,
             seed=seed,
             mode=mode,
