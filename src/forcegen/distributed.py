@@ -26,20 +26,28 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 from forcegen._version import __version__
 from forcegen.engine.sampling import ParameterSet, sample_block
-from forcegen.engine.simulate import BlockRun
+from forcegen.engine.simulate import BlockRun, Mode
 from forcegen.engine.streams import BLOCK_SIZE
 from forcegen.errors import UsageError
 from forcegen.results.reduce import Reducer, RunInfo, block_view
 from forcegen.scenario.load import scenario_hash
+from forcegen.scenario.model import Scenario
 
-if TYPE_CHECKING:
-    from forcegen.sim import Sim
-
-__all__ = ["TASK_RETRIES", "local_cluster", "run_blocks_distributed", "run_info", "run_reduced"]
+__all__ = [
+    "TASK_RETRIES",
+    "Ensemble",
+    "local_cluster",
+    "run_blocks_distributed",
+    "run_info",
+    "run_reduced",
+]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(blocks_done, blocks_total)``."""
@@ -51,9 +59,59 @@ CONNECT_TIMEOUT = "10s"
 """How long to wait for an existing scheduler to answer."""
 
 
+class Ensemble(Protocol):
+    """What this module needs of an ensemble simulation: :class:`forcegen.sim.Sim`.
+
+    Spelled out as a protocol so that this module (a way of running blocks) does not
+    import the simulation front end that calls it, which would make an import cycle.
+    """
+
+    scenario: Scenario
+    runs: int
+    """Replicates in the ensemble."""
+    seed: int
+    mode: Mode
+    sample_parameters: bool
+    given: dict[str, NDArray[np.float64]]
+    given_quantiles: dict[str, NDArray[np.float64]]
+    workers: int | None
+    """Local worker processes; None or 1 runs in this process."""
+    scheduler: str | None
+    result: Any
+    """The last assembled result (dropped before shipping to workers)."""
+
+    @property
+    def blocks(self) -> int:
+        """Number of replicate blocks."""
+        ...
+
+    def run_one_block(self, block: int, on_day: Callable[[int], None] | None = None) -> BlockRun:
+        """Simulate one block of replicates."""
+        ...
+
+    def day_progress(
+        self, block: int, progress: Callable[[int, int], None] | None
+    ) -> Callable[[int], None] | None:
+        """An ``on_day`` callback reporting replicate progress of ``block``."""
+        ...
+
+    def block_progress(
+        self, progress: Callable[[int, int], None] | None
+    ) -> Callable[[int, int], None] | None:
+        """A ``(blocks_done, blocks_total)`` callback reporting replicates."""
+        ...
+
+    def check_resources(self, holding: Any = "result", reducers: Sequence[object] = ()) -> Any:
+        """Refuse a run that would not fit in memory."""
+        ...
+
+
+E = TypeVar("E", bound=Ensemble)
+
+
 # ---------------------------------------------------------------------- public API
 def run_blocks_distributed(
-    sim: Sim,
+    sim: Ensemble,
     progress: Progress | None = None,
     *,
     chunk: int = 1,
@@ -87,7 +145,7 @@ def run_blocks_distributed(
 
 
 def run_reduced(
-    sim: Sim,
+    sim: Ensemble,
     reducers: R,
     progress: Progress | None = None,
     *,
@@ -163,7 +221,7 @@ def _fold(
             progress(done, total)
 
 
-def run_info(sim: Sim, block0: ParameterSet | None = None) -> RunInfo:
+def run_info(sim: Ensemble, block0: ParameterSet | None = None) -> RunInfo:
     """What reducers need to know about ``sim``'s ensemble.
 
     Args:
@@ -226,7 +284,7 @@ def local_cluster(workers: int) -> Iterator[Any]:
 
 
 # ---------------------------------------------------------------------- internals
-def _check(sim: Sim, chunk: int) -> ParameterSet:
+def _check(sim: Ensemble, chunk: int) -> ParameterSet:
     """Fail early, here, on bad options; returns block 0's parameter values."""
     if chunk < 1:
         raise UsageError(f"chunk must be at least 1, got {chunk}")
@@ -244,7 +302,7 @@ def _check(sim: Sim, chunk: int) -> ParameterSet:
     )
 
 
-def _shippable(sim: Sim) -> Sim:
+def _shippable(sim: E) -> E:
     """A copy of ``sim`` to send to workers: without a previous result (which can be
     gigabytes) and without workers or scheduler (a worker never starts a cluster).
     Same class, so a subclass's ``run_one_block`` is what runs remotely."""
@@ -256,7 +314,7 @@ def _shippable(sim: Sim) -> Sim:
 
 
 @contextmanager
-def _client_for(sim: Sim, client: Any) -> Iterator[Any]:
+def _client_for(sim: Ensemble, client: Any) -> Iterator[Any]:
     if client is not None:
         yield client
         return
@@ -279,7 +337,7 @@ def _client_for(sim: Sim, client: Any) -> Iterator[Any]:
 def _gather(
     client: Any,
     fn: Callable[..., list[Any]],
-    shipped: Sim,
+    shipped: Ensemble,
     extra: Any,
     total: int,
     chunk: int,
@@ -332,13 +390,13 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _run_chunk(sim: Sim, _extra: Any, blocks: list[int]) -> list[BlockRun]:
+def _run_chunk(sim: Ensemble, _extra: Any, blocks: list[int]) -> list[BlockRun]:
     """Worker task: simulate ``blocks``."""
     return [sim.run_one_block(b) for b in blocks]
 
 
 def _reduce_chunk(
-    sim: Sim, extra: tuple[RunInfo, list[Reducer]], blocks: list[int]
+    sim: Ensemble, extra: tuple[RunInfo, list[Reducer]], blocks: list[int]
 ) -> list[tuple[int, list[Any]]]:
     """Worker task: simulate ``blocks`` and keep only each reducer's part of each."""
     info, templates = extra

@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -47,14 +47,12 @@ from forcegen.errors import UsageError
 from forcegen.scenario.bounds import largest
 from forcegen.scenario.model import EXIT_CAUSES, Scenario
 
-if TYPE_CHECKING:
-    from forcegen.sim import Sim
-
 __all__ = [
     "MAX_MEMORY_ENV",
     "Estimate",
     "Holding",
     "ResourceError",
+    "RunShape",
     "available_memory",
     "estimate",
     "format_bytes",
@@ -148,8 +146,38 @@ class Estimate:
         )
 
 
+class RunShape(Protocol):
+    """What :func:`estimate` reads of a simulation (:class:`forcegen.sim.Sim`): a
+    protocol, so that this module does not import the one that calls it."""
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario simulated."""
+        ...
+
+    @property
+    def runs(self) -> int:
+        """Replicates."""
+        ...
+
+    @property
+    def mode(self) -> str:
+        """``"stochastic"`` or ``"mean-field"``."""
+        ...
+
+    @property
+    def workers(self) -> int | None:
+        """Local worker processes; None or 1 runs in this process."""
+        ...
+
+    @property
+    def scheduler(self) -> str | None:
+        """Address of a Dask scheduler, if any."""
+        ...
+
+
 def estimate(
-    sim: Sim, holding: Holding, reducers: Iterable[object] = (), *, keep_strength: bool = False
+    sim: RunShape, holding: Holding, reducers: Iterable[object] = (), *, keep_strength: bool = False
 ) -> Estimate:
     """The :class:`Estimate` of simulating ``sim`` while keeping ``holding``.
 

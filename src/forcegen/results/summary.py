@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from forcegen.scenario.model import EXIT_CAUSES
-
-if TYPE_CHECKING:
-    from forcegen.results.result import Result
+from forcegen.scenario.model import EXIT_CAUSES, Scenario
 
 __all__ = ["ALL", "SUMMARY_COLUMNS", "Band", "Summary", "summarise"]
 
@@ -238,7 +237,41 @@ class Summary:
         return f"<div>{head}<table>{body}</table></div>"
 
 
-def summarise(result: Result, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
+class Totals(Protocol):
+    """What :func:`summarise` reads of a result: :class:`forcegen.results.result.Result`
+    (a protocol, so that this module does not import the one that calls it)."""
+
+    scenario: Scenario
+    mode: str
+    seed: int
+
+    @property
+    def runs(self) -> int:
+        """Replicates."""
+        ...
+
+    @property
+    def channels(self) -> Sequence[str]:
+        """Channel names."""
+        ...
+
+    @property
+    def end_date(self) -> dt.date:
+        """Last simulated date."""
+        ...
+
+    def total(
+        self,
+        name: str = "strength",
+        *,
+        channels: Iterable[str] | str | None = None,
+        categories: Iterable[str] | str | None = None,
+    ) -> NDArray[np.float64]:
+        """``(run, date)`` sums of a series (people or roubles)."""
+        ...
+
+
+def summarise(result: Totals, q: tuple[float, float] = (0.05, 0.95)) -> Summary:
     """Compute the :class:`Summary` of ``result``."""
     deployed = result.total("strength", categories="deployed")
     everyone = result.total("strength")
