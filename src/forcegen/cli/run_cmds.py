@@ -83,7 +83,8 @@ def summary_table(summary: Summary, bases: Mapping[str, AnswerBasis] | None = No
     table.add_column("quantity")
     table.add_column(f"median [{pct}]", justify="right")
     if bases is not None:
-        table.add_column(BASIS_HEADER)
+        # Fold, not cut: a parameter name cut to "base_rate_per_…" cannot be looked up.
+        table.add_column(BASIS_HEADER, overflow="fold")
     for key, label, value in summary.keyed_rows():
         cells = [label, value]
         if bases is not None:
