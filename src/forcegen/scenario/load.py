@@ -184,7 +184,12 @@ def builtin_title(name: str) -> str:
 
 def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 (hex) of a canonical JSON dump of the validated scenario, merged ledger
-    claims included: equal for scenarios that mean the same, whatever their layout."""
+    claims included: equal for scenarios that mean the same, whatever their YAML
+    layout (key order, comments, flow or block style).
+
+    The names listed in ``ledger_files`` are part of the dump, so moving claims into a
+    ledger of another name changes the hash; dropping them would change every
+    published hash of a built-in that cites a ledger, so they stay."""
     dumped = scenario.model_dump(mode="python", by_alias=True)
     if dumped.get("questions") is None:
         # Scenarios without questions keep the hashes they had before questions existed.
