@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from analysis_cases import single_channel
@@ -105,3 +107,22 @@ def test_ensembles_of_different_sizes_pair_their_common_replicates() -> None:
     comp = compare([small, large])
     assert comp.runs == 50
     assert all(q.difference.high == q.difference.low == 0 for q in comp.pairs[0].quantities)
+
+
+def test_settings_that_are_not_parameters_are_listed() -> None:
+    from forcegen.scenario.load import load_scenario
+
+    example = Path(__file__).parents[2] / "docs" / "examples" / "conscription.yaml"
+    base = load_scenario(example)
+    assert structure_changes(base, base) == ()
+    deployable = load_scenario(
+        example, overrides=["channels.conscripts.conscription.deployable=true"]
+    )
+    assert structure_changes(base, deployable) == (
+        "channel conscripts: conscription.deployable False → True",
+    )
+    covert = load_scenario("russia-2022-covert")
+    mobilisation = load_scenario("russia-2022-mobilisation")
+    lines = structure_changes(covert, mobilisation)
+    assert "losses: returns_to_duty.deserted absent → present" in lines
+    assert "losses: returns_to_duty.refused absent → present" in lines

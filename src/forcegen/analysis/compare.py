@@ -321,7 +321,8 @@ def parameter_changes(base: Scenario, other: Scenario) -> tuple[ParamChange, ...
 def structure_changes(base: Scenario, other: Scenario) -> tuple[str, ...]:
     """Differences other than parameter values, one plain line each: channels and
     pools added or removed, events added, removed or changed (by position), and
-    channel settings that are not parameters (active, pool, enlistment model)."""
+    and the settings of channels, pools and losses that are not parameters (active,
+    pool, enlistment model, a conscription channel's ``deployable``, …)."""
     lines: list[str] = []
     for what, xs, ys in (
         ("channel", [c.id for c in base.channels], [c.id for c in other.channels]),
@@ -340,6 +341,13 @@ def structure_changes(base: Scenario, other: Scenario) -> tuple[str, ...]:
             lines.append(
                 f"channel {ch.id}: enlistment {ch.enlistment.model} → {och.enlistment.model}"
             )
+        else:
+            lines += _setting_lines(f"channel {ch.id}", ch, och, skip={"active", "pool", "kind"})
+    for pool in base.pools:
+        if pool.id in [p.id for p in other.pools]:
+            opool = next(p for p in other.pools if p.id == pool.id)
+            lines += _setting_lines(f"pool {pool.id}", pool, opool, skip=set())
+    lines += _setting_lines("losses", base.losses, other.losses, skip=set())
     n = max(len(base.events), len(other.events))
     for i in range(n):
         ea = base.events[i] if i < len(base.events) else None
@@ -353,6 +361,47 @@ def structure_changes(base: Scenario, other: Scenario) -> tuple[str, ...]:
     if (base.start_date, base.horizon_days) != (other.start_date, other.horizon_days):
         lines.append("different start date or horizon")
     return tuple(lines)
+
+
+_NOT_SETTINGS = frozenset({"id", "label", "evidence", "assumption", "note", "source"})
+"""Fields that name or source a thing rather than set how it behaves."""
+
+
+def _settings(model: object, path: str = "") -> dict[str, object]:
+    """Every setting of ``model`` that is not a parameter, by dotted path: switches,
+    names, modes and counts such as a conscription channel's ``deployable`` or a
+    mobilisation's ``size_counts`` (parameters are compared by
+    :func:`parameter_changes`)."""
+    if isinstance(model, Param):
+        return {}
+    if isinstance(model, BaseModel):
+        found: dict[str, object] = {}
+        for name in type(model).model_fields:
+            if name not in _NOT_SETTINGS:
+                found |= _settings(getattr(model, name), f"{path}.{name}" if path else name)
+        return found
+    if isinstance(model, list | tuple) and any(isinstance(x, BaseModel) for x in model):
+        found = {}
+        for i, item in enumerate(model):
+            found |= _settings(item, f"{path}.{i}")
+        return found
+    if isinstance(model, dict) and all(isinstance(x, BaseModel) for x in model.values()):
+        # Keyed sections (returns to duty by cause): a key's presence is a setting.
+        found = {}
+        for key, item in model.items():
+            found[f"{path}.{key}"] = "present"
+            found |= _settings(item, f"{path}.{key}")
+        return found
+    return {path: model}
+
+
+def _setting_lines(what: str, a: object, b: object, *, skip: set[str]) -> list[str]:
+    sa, sb = _settings(a), _settings(b)
+    return [
+        f"{what}: {key} {sa.get(key, 'absent')} → {sb.get(key, 'absent')}"
+        for key in sorted(set(sa) | set(sb))
+        if key.split(".")[0] not in skip and sa.get(key) != sb.get(key)
+    ]
 
 
 def _event_label(event: BaseModel) -> str:
