@@ -16,7 +16,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from forcegen.cli import SafeConsole, app, err_console
+from forcegen.cli.app import app
+from forcegen.cli.console import SafeConsole, err_console
 from forcegen.cli.options import FormatOption, QuietOption, SchedulerOption, WorkersOption
 from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.cli.progress import progress_bar

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from forcegen.cli import app, stdout_console
+from forcegen.cli.app import app
+from forcegen.cli.console import stdout_console
 from forcegen.errors import OutputError
 from forcegen.results.outputs import atomic_file
 from forcegen.scenario.template import new_scenario_files

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from forcegen.cli import app, stdout_console
+from forcegen.cli.app import app
+from forcegen.cli.console import stdout_console
 from forcegen.cli.options import SeedOption, StoreOption
 from forcegen.errors import UsageError
 from forcegen.results.store import DEFAULT_PATH

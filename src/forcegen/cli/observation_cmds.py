@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from forcegen.cli import SafeConsole, app, err_console
+from forcegen.cli.app import app
+from forcegen.cli.console import SafeConsole, err_console
 from forcegen.cli.options import FormatOption, QuietOption, StoreOption, WorkersOption
 from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.cli.report_cmds import ForceOption, Source, load_or_simulate

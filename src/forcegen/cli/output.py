@@ -43,7 +43,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forcegen._version import __version__
-from forcegen.cli import SafeConsole, err_console
+from forcegen.cli.console import SafeConsole, err_console
 from forcegen.safetext import csv_cell, terminal_text
 
 if TYPE_CHECKING:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from forcegen.analysis.posterior_runs import joint_for_source
-from forcegen.cli import SafeConsole, app, stdout_console
+from forcegen.cli.app import app
+from forcegen.cli.console import SafeConsole, stdout_console
 from forcegen.cli.options import (
     DEFAULT_RUNS,
     FormatOption,
@@ -30,13 +31,12 @@ from forcegen.cli.options import (
     WorkersOption,
 )
 from forcegen.cli.output import Column, Format, Printer, Rows
-from forcegen.cli.run_cmds import basis_cell
+from forcegen.cli.run_cmds import basis_cell, run_label
 from forcegen.errors import UsageError
 from forcegen.results.outputs import check_file_target, looks_like_forcegen_figure
 from forcegen.results.result import Result
 from forcegen.results.store import DEFAULT_PATH
 from forcegen.scenario.load import list_builtin, load_scenario_with_warnings
-from forcegen.scenario.overrides import describe_overrides
 from forcegen.sim import Sim
 
 if TYPE_CHECKING:
@@ -99,13 +99,6 @@ def _store_class() -> Any:
             "give a scenario file or built-in name instead of a run id"
         ) from exc
     return Store
-
-
-def run_label(label: str | None, overrides: list[str] | None) -> str | None:
-    """The label a run is stored with: the user's text, then its ``--set`` overrides
-    (``label; --set a=1 --set b=2``), so a stored run says how it was changed."""
-    parts = [p for p in (label, describe_overrides(overrides or [])) if p]
-    return "; ".join(parts) or None
 
 
 def load_or_simulate(

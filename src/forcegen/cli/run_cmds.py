@@ -20,7 +20,8 @@ from rich.text import Text
 
 from forcegen.analysis.basis import AnswerBasis, Screen, input_evidence, summary_bases, summary_key
 from forcegen.analysis.posterior_runs import joint_for_source
-from forcegen.cli import app, err_console, stdout_console
+from forcegen.cli.app import app
+from forcegen.cli.console import err_console, stdout_console
 from forcegen.cli.options import (
     DEFAULT_RUNS,
     FormatOption,
@@ -50,6 +51,7 @@ from forcegen.results.summary import Summary
 from forcegen.scenario.evidence import evidence_status_line, evidence_table
 from forcegen.scenario.load import load_scenario_with_warnings
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.overrides import describe_overrides
 from forcegen.sim import Sim, run_to_folder
 
 __all__ = [
@@ -70,6 +72,13 @@ DEMO_SCENARIO = "russia-2022-covert"
 
 BASIS_HEADER = "rests mostly on"
 """Header of the summary column naming what each number rests on most."""
+
+
+def run_label(label: str | None, overrides: list[str] | None) -> str | None:
+    """The label a run is stored with: the user's text, then its ``--set`` overrides
+    (``label; --set a=1 --set b=2``), so a stored run says how it was changed."""
+    parts = [p for p in (label, describe_overrides(overrides or [])) if p]
+    return "; ".join(parts) or None
 
 
 def summary_table(summary: Summary, bases: Mapping[str, AnswerBasis] | None = None) -> Table:
@@ -307,8 +316,6 @@ def run(
             printer.line(f"wrote {out}/ (run.json, replicates/, quantiles.parquet)")
             data["out"] = str(out)
         if st is not None:
-            from forcegen.cli.report_cmds import run_label
-
             run_id = st.register(folder, run_label(label, overrides))
             printer.line(f"saved as run {run_id} in {store} (forcegen show {run_id})")
             data |= {"run_id": run_id, "store": str(store)}

@@ -19,7 +19,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from forcegen.cli import SafeConsole, app
+from forcegen.cli.app import app
+from forcegen.cli.console import SafeConsole
 from forcegen.cli.options import (
     FormatOption,
     MaxMemoryOption,

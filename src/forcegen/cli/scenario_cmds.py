@@ -15,7 +15,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from forcegen.cli import SafeConsole, app, err_console
+from forcegen.cli.app import app
+from forcegen.cli.console import SafeConsole, err_console
 from forcegen.cli.options import FormatOption
 from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.errors import MAX_PROBLEMS, Problem, ScenarioError

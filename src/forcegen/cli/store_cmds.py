@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from forcegen.cli import app, err_console
+from forcegen.cli.app import app
+from forcegen.cli.console import err_console
 from forcegen.cli.options import FormatOption, StoreOption
 from forcegen.cli.output import Column, Format, Printer, Rows
 from forcegen.cli.run_cmds import (
