@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,6 +73,9 @@ class Draws(Protocol):
         probs: FloatArray,
         keep: int,
         recovery: FloatArray,
+        *,
+        pool: Executor | None = None,
+        parts: int = 1,
     ) -> tuple[Array, Array, Array]:
         """Returns from recovery and exits from service for one day, then a day of
         ageing, applied to ``svc`` and ``rec`` in place.
@@ -83,6 +87,10 @@ class Draws(Protocol):
         proportion to ``probs[r, g, k]``. Leavers for cause ``keep`` go to recovery in
         the same age slot. Then everyone moves one age slot up; the last slot (the
         tail) keeps its people and gains the next-to-last's.
+
+        ``pool`` and ``parts``: the stochastic mode may split the replicates into
+        ``parts`` groups drawn in ``pool``'s threads at once; the result does not
+        depend on it.
 
         Returns:
             People returning ``(R,)``, people leaving for cause ``keep`` ``(R,)``, and
@@ -174,6 +182,9 @@ class StochasticDraws:
         probs: FloatArray,
         keep: int,
         recovery: FloatArray,
+        *,
+        pool: Executor | None = None,
+        parts: int = 1,
     ) -> tuple[Array, Array, Array]:
         from forcegen.engine.kernels import exits  # imports Numba: only when drawing
 
@@ -190,6 +201,8 @@ class StochasticDraws:
             probs,
             keep,
             recovery,
+            pool=pool,
+            parts=parts,
         )
 
 
@@ -230,6 +243,9 @@ class ExpectedDraws:
         probs: FloatArray,
         keep: int,
         recovery: FloatArray,
+        *,
+        pool: Executor | None = None,
+        parts: int = 1,
     ) -> tuple[Array, Array, Array]:
         total = probs.sum(axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):

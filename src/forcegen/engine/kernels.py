@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Executor
 from functools import cache
 from typing import Any
 
@@ -405,12 +406,20 @@ def exits(
     recovery: FloatArray,
     *,
     compiled: bool = True,
+    pool: Executor | None = None,
+    parts: int = 1,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Returns from recovery and exits from service for one day, then a day of ageing,
     applied to ``svc`` and ``rec`` in place (compiled; see :func:`exits_python` for the
     arguments; ``key`` is the run's Philox key).
 
     ``compiled=False`` runs the same code uncompiled (slow; for tests).
+
+    ``pool`` and ``parts`` split the replicates into ``parts`` contiguous groups of
+    rows, drawn at the same time: all but the first in ``pool``'s threads, the first
+    in the calling thread (the compiled kernel releases the GIL). Each replicate's
+    numbers are keyed by its own row and every row is walked independently, so the
+    result does not depend on the split.
 
     Returns:
         ``(returned, kept, by_cause)``: people returning ``(R,)``, people leaving for
@@ -420,25 +429,39 @@ def exits(
     returned = np.zeros(runs, dtype=np.int64)
     kept = np.zeros(runs, dtype=np.int64)
     by_cause = np.zeros((runs, probs.shape[2]), dtype=np.int64)
-    args: tuple[Any, ...] = (
-        key[0],
-        key[1],
-        stream_back,
-        stream_exit,
-        day,
-        rep0,
-        svc,
-        rec,
-        start,
-        np.ascontiguousarray(segment, dtype=np.int64),
-        np.ascontiguousarray(probs, dtype=np.float64),
-        keep,
-        np.clip(np.asarray(recovery, dtype=np.float64), 0.0, 1.0),
-        returned,
-        kept,
-        by_cause,
-    )
-    (_compiled() if compiled else exits_python)(*args)
+    segment = np.ascontiguousarray(segment, dtype=np.int64)
+    probs = np.ascontiguousarray(probs, dtype=np.float64)
+    recovery = np.clip(np.asarray(recovery, dtype=np.float64), 0.0, 1.0)
+    kernel = _compiled() if compiled else exits_python
+
+    def rows(lo: int, hi: int) -> None:
+        # Slices of C-ordered arrays along their first axis are contiguous views:
+        # the kernel updates svc and rec and fills the outputs in place.
+        kernel(
+            key[0],
+            key[1],
+            stream_back,
+            stream_exit,
+            day,
+            rep0 + lo,
+            svc[lo:hi],
+            rec[lo:hi],
+            start,
+            segment[lo:hi],
+            probs[lo:hi],
+            keep,
+            recovery[lo:hi],
+            returned[lo:hi],
+            kept[lo:hi],
+            by_cause[lo:hi],
+        )
+
+    parts = max(1, min(parts, runs)) if pool is not None else 1
+    bounds = [runs * i // parts for i in range(parts + 1)]
+    pending = [pool.submit(rows, bounds[i], bounds[i + 1]) for i in range(1, parts)] if pool else []
+    rows(bounds[0], bounds[1])
+    for future in pending:
+        future.result()
     return returned, kept, by_cause
 
 

@@ -195,8 +195,8 @@ def simulate_block(
         plan: The compiled block (see :func:`forcegen.engine.compile.compile_block`).
         draws: Stochastic or expected draws.
         breakpoints: ``until_day`` of the scenario's service multipliers, increasing.
-        threads: Threads drawing the channels' returns and exits in parallel; the
-            results do not depend on it.
+        threads: Threads drawing the returns and exits of each channel's replicates in
+            parallel (stochastic mode); the results do not depend on it.
         on_day: Called with the number of days simulated so far, before each day and
             once at the end (progress bars).
     """
@@ -259,7 +259,10 @@ def simulate_block(
         if priced.has_pool(pl.index):  # by region and reservation wage
             priced.add(draws, pl.index, pool[:, pl.index].copy(), f"pool/{pl.id}/initial")
 
-    executor = _executor(min(threads, C)) if threads > 1 and C > 1 else None
+    # Threads share the compiled exits kernel's replicates; the mean-field mode's
+    # exits are NumPy work on one replicate or a few, which threads would only slow.
+    # The calling thread draws one part itself, so the pool needs one thread fewer.
+    executor = _executor(threads - 1) if threads > 1 and integer and R > 1 else None
     for t in range(T):
         if on_day is not None:
             on_day(t)
@@ -280,30 +283,32 @@ def simulate_block(
         # 2-3. returns and exits, both drawn from start-of-day numbers (so nobody
         # wounded today returns today, and nobody returning today is exposed today).
         # Each channel's draws touch only its own slots and streams, and nothing of
-        # the day before step 7 reads another channel's slots, so the channels can be
-        # drawn first, in parallel threads (the compiled kernel releases the GIL),
-        # with the same results as one after another.
+        # the day before step 7 reads another channel's slots, so the channels are
+        # drawn first. Each channel's replicates are split over the threads (the
+        # compiled kernel releases the GIL; every replicate has its own numbers), with
+        # the same results as one thread: splitting rows rather than channels keeps
+        # the threads equally busy when one channel holds most of the people.
         crowding = _front_crowding(plan, t, deployed_now)
-
-        def draw(
-            c: int, t: int = t, crowding: FloatArray | None = crowding
-        ) -> tuple[Array, Array, Array]:
-            ch, ag = plan.channels[c], ages[c]
-            probs = _exit_probabilities(ch, ag, t, probs_seen[c])
+        drawn: list[tuple[Array, Array, Array]] = []
+        for ch in plan.channels:
+            ag = ages[ch.index]
+            probs = _exit_probabilities(ch, ag, t, probs_seen[ch.index])
             if crowding is not None:
                 probs = probs * np.where(_CROWDED, crowding[:, None, None], 1.0)
-            return draws.exits_and_ageing(
-                ch.id,
-                svc[c],
-                rec[c],
-                ag.first_deployed,
-                ag.segment,
-                probs,
-                len(_SPLIT_CAUSES),
-                ch.recovery_rate,
+            drawn.append(
+                draws.exits_and_ageing(
+                    ch.id,
+                    svc[ch.index],
+                    rec[ch.index],
+                    ag.first_deployed,
+                    ag.segment,
+                    probs,
+                    len(_SPLIT_CAUSES),
+                    ch.recovery_rate,
+                    pool=executor,
+                    parts=threads,
+                )
             )
-
-        drawn = list(executor.map(draw, range(C))) if executor else [draw(c) for c in range(C)]
 
         renewals: list[tuple[int, int, Array, Array]] = []
         rejoining: list[tuple[int, Array]] = []
