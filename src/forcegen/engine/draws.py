@@ -247,25 +247,6 @@ class ExpectedDraws:
         pool: Executor | None = None,
         parts: int = 1,
     ) -> tuple[Array, Array, Array]:
-        total = probs.sum(axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(total > 0, np.minimum(total, 1.0) / total, 0.0)
-        effective = probs * scale[..., None]  # (R, G, K); rows sum to min(total, 1)
-        rows = np.arange(svc.shape[0])[:, None]
-        exposed = np.arange(svc.shape[1]) >= start
-        people = np.where(exposed, svc, 0.0)
-        back = np.where(exposed, rec, 0.0) * recovery[:, None]
-        kept = people * effective[rows, segment, keep]
-        svc += back - people * effective.sum(axis=-1)[rows, segment]
-        rec += kept - back
-        # People per (replicate, segment), then expected leavers by cause.
-        flat = (segment + rows * probs.shape[1]).ravel()
-        per_segment = np.bincount(
-            flat, weights=people.ravel(), minlength=probs.shape[0] * probs.shape[1]
-        ).reshape(probs.shape[:2])
-        by_cause = np.einsum("rg,rgk->rk", per_segment, effective)
-        for stock in (svc, rec):
-            stock[:, -1] += stock[:, -2]
-            stock[:, 1:-1] = stock[:, :-2]
-            stock[:, 0] = 0
-        return back.sum(axis=1), kept.sum(axis=1), by_cause
+        from forcegen.engine.kernels import expected_exits  # imports Numba
+
+        return expected_exits(svc, rec, start, segment, probs, keep, recovery)
