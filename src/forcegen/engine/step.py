@@ -396,21 +396,18 @@ def simulate_block(
 
             day_inflow[:, c, 0] += joined
 
-            # costs (promised), split into paid and unpaid
-            killed = by_cause[:, 0]
-            promised = np.stack(
-                [
-                    np.zeros(R),  # salaries are added after the day's stocks are final
-                    joined * ch.sign_up_bonus.at(t)
-                    if bonus is None
-                    else bonus + called_in * ch.sign_up_bonus.at(t),
-                    deployed_today * ch.deployment_bonus.at(t),
-                    killed * ch.death_compensation.at(t),
-                    wounded_total * ch.wound_compensation.at(t),
-                ],
-                axis=-1,
+            # costs (promised), split into paid and unpaid; salaries (column 0) are
+            # added after the day's stocks are final. Column by column rather than one
+            # stacked (R, 5) array: the same additions, without the temporaries.
+            day_cost = out.cost[:, t, c]
+            day_cost[:, 1] += (
+                joined * ch.sign_up_bonus.at(t)
+                if bonus is None
+                else bonus + called_in * ch.sign_up_bonus.at(t)
             )
-            out.cost[:, t, c] += promised
+            day_cost[:, 2] += deployed_today * ch.deployment_bonus.at(t)
+            day_cost[:, 3] += by_cause[:, 0] * ch.death_compensation.at(t)  # killed
+            day_cost[:, 4] += wounded_total * ch.wound_compensation.at(t)
         # 7. renewals and transfers, placed after graduation so they are not counted
         # as graduates: a renewal restarts the contract clock at the channel's renewal
         # age; a transfer joins the target channel just past its training.
