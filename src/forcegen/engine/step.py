@@ -71,6 +71,7 @@ COST_KINDS = (
 _CAUSE = {c: i for i, c in enumerate(EXIT_CAUSES)}
 # Causes drawn from the aggregated "other exits" of the deployed, in this order.
 _SPLIT_CAUSES = ("killed", "wounded_discharged", "missing", "deserted", "refused", "terminated")
+_SPLIT_COLUMNS = np.array([_CAUSE[c] for c in _SPLIT_CAUSES])
 _K, _W, _M, _D, _R = (HAZARD_CAUSES.index(c) for c in HAZARD_CAUSES)
 
 
@@ -328,8 +329,7 @@ def simulate_block(
                 o_tr[:, 5] += prosecuted
                 o_tr[:, 6] += rejoined
                 rejoining.append((c, rejoined))
-            for k, cause in enumerate(_SPLIT_CAUSES):
-                o_out[:, _CAUSE[cause]] += by_cause[:, k]
+            o_out[:, _SPLIT_COLUMNS] += by_cause  # distinct columns: one addition each
             wounded_total = wounded_back + by_cause[:, 1]
             o_tr[:, 1] += wounded_total
 
