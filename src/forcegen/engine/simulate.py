@@ -56,7 +56,8 @@ def run_block(
     are sampled for the whole block and the first rows kept).
 
     ``threads`` draws the returns and exits of each channel's replicates in parallel
-    threads (stochastic mode); the result does not depend on it. ``on_day`` is called with the days simulated so far.
+    threads (stochastic mode); the result does not depend on it. ``on_day`` is called
+    with the days simulated so far.
 
     Raises:
         SimulationError: A count left the 32-bit range or went negative, or a money
