@@ -145,9 +145,10 @@ class StochasticDraws:
 
     def _stream(self, name: str) -> int:
         """Counter word of ``name``: a name used again the same day gets new numbers.
-        Uses are numbered in call order, so draws made from parallel threads (the
-        channels' exits) must use names of their own, as they do (channel ids)."""
-        with self._lock:  # channels draw in threads
+        Uses are numbered in call order, so draws made from parallel threads must use
+        names of their own. (The step draws from one thread; its exits kernel splits
+        replicates over threads only after the names are numbered.)"""
+        with self._lock:  # kept: cheap, and safe if a caller draws from threads
             call = self._calls.get(name, 0)
             self._calls[name] = call + 1
         return self._counters.stream_id(name, call)
