@@ -67,9 +67,10 @@ class Sim:
         given_quantiles: Parameter name → quantiles in (0, 1) for every replicate.
         workers: Local worker processes (Dask); None or 1 runs in this process.
         scheduler: Address of an existing Dask scheduler (``tcp://host:port``).
-        threads: Threads per process drawing the channels' returns and exits in
-            parallel. Default: ``FORCEGEN_THREADS`` if set, else the cores this
-            process may use (at most 4) when running in this process and 1 on Dask
+        threads: Threads per process drawing the returns and exits of each
+            channel's replicates in parallel (stochastic mode). Default:
+            ``FORCEGEN_THREADS`` if set, else the cores this process may use (at
+            most 4) when running in this process and 1 on Dask
             workers (whose processes already share the cores). Results do not depend
             on it.
         max_memory: Memory the run may take (bytes, or a size such as ``"8G"``);

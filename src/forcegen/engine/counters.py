@@ -339,14 +339,25 @@ def binomials(
     axis is the replicate row, the others (e.g. age slots) the index within it, so that
     element ``[r, j]`` reads the same uniform whatever the other elements hold (see
     :func:`binomials_python`). Keeps the broadcast shape."""
-    nn, pp = np.broadcast_arrays(np.asarray(n), np.asarray(p, dtype=np.float64))
+    nn, pp = np.asarray(n), np.asarray(p, dtype=np.float64)
+    if nn.shape == pp.shape:  # the daily step's draws mostly have equal shapes already
+        n64, p64 = _flat(nn, np.int64), _flat(pp, np.float64)
+    else:  # copies: broadcast views are read-only
+        nn, pp = np.broadcast_arrays(nn, pp)
+        n64, p64 = np.array(nn, dtype=np.int64).ravel(), np.array(pp, dtype=np.float64).ravel()
     shape = nn.shape
-    n64 = np.array(nn, dtype=np.int64).ravel()  # copies: broadcast views are read-only
-    p64 = np.array(pp, dtype=np.float64).ravel()
-    out = np.zeros(n64.size, dtype=np.int64)
+    out = np.empty(n64.size, dtype=np.int64)  # every element is written
     fn = _compiled("binomials") if compiled else binomials_python
     fn(key[0], key[1], stream, day, rep0, n64, p64, out, _columns(shape))
     return out.reshape(shape)
+
+
+def _flat(values: NDArray[Any], dtype: type[np.int64] | type[np.float64]) -> NDArray[Any]:
+    """``values`` as a flat, contiguous, writeable array of ``dtype``: the array itself
+    where it already is one (the kernels only read it), else a copy (Numba would
+    compile another version for read-only arrays)."""
+    flat = np.ascontiguousarray(values, dtype=dtype)
+    return (flat if flat.flags.writeable else flat.copy()).ravel()
 
 
 def _columns(shape: tuple[int, ...]) -> int:
@@ -366,8 +377,8 @@ def poissons(
     """Poisson counts, each from its own counter, keyed by replicate row and index
     within it as in :func:`binomials`."""
     arr = np.asarray(lam, dtype=np.float64)
-    flat = np.array(arr, dtype=np.float64).ravel()
-    out = np.zeros(flat.size, dtype=np.int64)
+    flat = _flat(arr, np.float64)
+    out = np.empty(flat.size, dtype=np.int64)  # every element is written
     fn = _compiled("poissons") if compiled else poissons_python
     fn(key[0], key[1], stream, day, rep0, flat, out, _columns(arr.shape))
     return out.reshape(arr.shape)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,6 +73,9 @@ class Draws(Protocol):
         probs: FloatArray,
         keep: int,
         recovery: FloatArray,
+        *,
+        pool: Executor | None = None,
+        parts: int = 1,
     ) -> tuple[Array, Array, Array]:
         """Returns from recovery and exits from service for one day, then a day of
         ageing, applied to ``svc`` and ``rec`` in place.
@@ -83,6 +87,10 @@ class Draws(Protocol):
         proportion to ``probs[r, g, k]``. Leavers for cause ``keep`` go to recovery in
         the same age slot. Then everyone moves one age slot up; the last slot (the
         tail) keeps its people and gains the next-to-last's.
+
+        ``pool`` and ``parts``: the stochastic mode may split the replicates into
+        ``parts`` groups drawn in ``pool``'s threads at once; the result does not
+        depend on it.
 
         Returns:
             People returning ``(R,)``, people leaving for cause ``keep`` ``(R,)``, and
@@ -137,9 +145,10 @@ class StochasticDraws:
 
     def _stream(self, name: str) -> int:
         """Counter word of ``name``: a name used again the same day gets new numbers.
-        Uses are numbered in call order, so draws made from parallel threads (the
-        channels' exits) must use names of their own, as they do (channel ids)."""
-        with self._lock:  # channels draw in threads
+        Uses are numbered in call order, so draws made from parallel threads must use
+        names of their own. (The step draws from one thread; its exits kernel splits
+        replicates over threads only after the names are numbered.)"""
+        with self._lock:  # kept: cheap, and safe if a caller draws from threads
             call = self._calls.get(name, 0)
             self._calls[name] = call + 1
         return self._counters.stream_id(name, call)
@@ -174,6 +183,9 @@ class StochasticDraws:
         probs: FloatArray,
         keep: int,
         recovery: FloatArray,
+        *,
+        pool: Executor | None = None,
+        parts: int = 1,
     ) -> tuple[Array, Array, Array]:
         from forcegen.engine.kernels import exits  # imports Numba: only when drawing
 
@@ -190,6 +202,8 @@ class StochasticDraws:
             probs,
             keep,
             recovery,
+            pool=pool,
+            parts=parts,
         )
 
 
@@ -230,26 +244,10 @@ class ExpectedDraws:
         probs: FloatArray,
         keep: int,
         recovery: FloatArray,
+        *,
+        pool: Executor | None = None,
+        parts: int = 1,
     ) -> tuple[Array, Array, Array]:
-        total = probs.sum(axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(total > 0, np.minimum(total, 1.0) / total, 0.0)
-        effective = probs * scale[..., None]  # (R, G, K); rows sum to min(total, 1)
-        rows = np.arange(svc.shape[0])[:, None]
-        exposed = np.arange(svc.shape[1]) >= start
-        people = np.where(exposed, svc, 0.0)
-        back = np.where(exposed, rec, 0.0) * recovery[:, None]
-        kept = people * effective[rows, segment, keep]
-        svc += back - people * effective.sum(axis=-1)[rows, segment]
-        rec += kept - back
-        # People per (replicate, segment), then expected leavers by cause.
-        flat = (segment + rows * probs.shape[1]).ravel()
-        per_segment = np.bincount(
-            flat, weights=people.ravel(), minlength=probs.shape[0] * probs.shape[1]
-        ).reshape(probs.shape[:2])
-        by_cause = np.einsum("rg,rgk->rk", per_segment, effective)
-        for stock in (svc, rec):
-            stock[:, -1] += stock[:, -2]
-            stock[:, 1:-1] = stock[:, :-2]
-            stock[:, 0] = 0
-        return back.sum(axis=1), kept.sum(axis=1), by_cause
+        from forcegen.engine.kernels import expected_exits  # imports Numba
+
+        return expected_exits(svc, rec, start, segment, probs, keep, recovery)

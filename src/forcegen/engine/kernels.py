@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Executor
 from functools import cache
 from typing import Any
 
@@ -57,6 +58,8 @@ __all__ = [
     "compile_kernels",
     "exits",
     "exits_python",
+    "expected_exits",
+    "expected_exits_python",
     "skip_scale",
     "stocks",
     "stocks_python",
@@ -326,6 +329,119 @@ def exits_python(
                 left_p -= probs[r, g, k]
 
 
+def expected_exits_python(
+    svc: FloatArray,
+    rec: FloatArray,
+    start: int,
+    segment: IntArray,
+    leave: FloatArray,
+    keep_p: FloatArray,
+    recovery: FloatArray,
+    back: FloatArray,
+    kept: FloatArray,
+    per_segment: FloatArray,
+) -> None:
+    """The mean-field mode's returns, exits and ageing for one day, applied in place
+    (uncompiled reference of :func:`expected_exits`).
+
+    Expected people, slot by slot, with the same floating-point operations in the same
+    order as the NumPy expressions it replaces (so results are bit for bit the same):
+    ``people = svc[r, a]`` and ``back[r, a] = rec[r, a] * recovery[r]`` from slot
+    ``start`` on (0 below it), ``kept[r, a] = people * keep_p[r, g]``,
+    ``svc += back - people * leave[r, g]``, ``rec += kept - back`` with
+    ``g = segment[r, a]``; ``per_segment[r, g]`` sums the exposed people of segment
+    ``g`` in slot order. Then everyone moves one slot up (the last slot accumulates).
+
+    Args:
+        svc: Expected people in service per age slot ``(R, S)``; updated.
+        rec: Expected people recovering per age slot ``(R, S)``; updated.
+        start: First slot where anyone can leave or return.
+        segment: Hazard segment of each slot ``(R, S)``.
+        leave: Daily probability of leaving per (replicate, segment) ``(R, G)``.
+        keep_p: Daily probability of leaving into recovery ``(R, G)``.
+        recovery: Daily probability of returning ``(R,)``.
+        back: Output ``(R, S)``: people returning, per slot.
+        kept: Output ``(R, S)``: people leaving into recovery, per slot.
+        per_segment: Output ``(R, G)``, zeros: exposed people per segment.
+    """
+    runs, slots = svc.shape
+    for r in range(runs):
+        p_back = recovery[r]
+        for a in range(slots):
+            g = segment[r, a]
+            people = svc[r, a] if a >= start else 0.0
+            returning = (rec[r, a] if a >= start else 0.0) * p_back
+            into_recovery = people * keep_p[r, g]
+            back[r, a] = returning
+            kept[r, a] = into_recovery
+            svc[r, a] += returning - people * leave[r, g]
+            rec[r, a] += into_recovery - returning
+            per_segment[r, g] += people
+        if slots >= 2:
+            svc[r, slots - 1] += svc[r, slots - 2]
+            rec[r, slots - 1] += rec[r, slots - 2]
+            for a in range(slots - 2, 0, -1):
+                svc[r, a] = svc[r, a - 1]
+                rec[r, a] = rec[r, a - 1]
+            svc[r, 0] = 0.0
+            rec[r, 0] = 0.0
+
+
+def expected_exits(
+    svc: FloatArray,
+    rec: FloatArray,
+    start: int,
+    segment: IntArray,
+    probs: FloatArray,
+    keep: int,
+    recovery: FloatArray,
+    *,
+    compiled: bool = True,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The mean-field mode's returns from recovery and exits from service for one day,
+    then a day of ageing, applied to ``svc`` and ``rec`` in place: the expectations of
+    :func:`exits` (same arguments, expected people instead of counts).
+
+    Where the probabilities of a segment sum above 1 they are scaled to sum to 1. The
+    small per-segment arithmetic and the sums stay in NumPy (their rounding is
+    NumPy's); the walk over slots is compiled. ``compiled=False`` runs it uncompiled.
+
+    Returns:
+        Expected people returning ``(R,)``, leaving into recovery (cause ``keep``)
+        ``(R,)``, and leaving by cause ``(R, K)``.
+    """
+    total = probs.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(total > 0, np.minimum(total, 1.0) / total, 0.0)
+    effective = probs * scale[..., None]  # (R, G, K); rows sum to min(total, 1)
+    back = np.empty(svc.shape)
+    kept = np.empty(svc.shape)
+    per_segment = np.zeros(probs.shape[:2])
+    kernel = _compiled_expected() if compiled else expected_exits_python
+    kernel(
+        svc,
+        rec,
+        start,
+        np.ascontiguousarray(segment, dtype=np.int64),
+        np.ascontiguousarray(effective.sum(axis=-1)),
+        np.ascontiguousarray(effective[..., keep]),
+        np.ascontiguousarray(recovery, dtype=np.float64),
+        back,
+        kept,
+        per_segment,
+    )
+    by_cause = np.einsum("rg,rgk->rk", per_segment, effective)
+    return back.sum(axis=1), kept.sum(axis=1), by_cause
+
+
+@cache
+def _compiled_expected() -> Callable[..., None]:
+    import numba
+
+    compiled: Callable[..., None] = numba.njit(cache=True, nogil=True)(expected_exits_python)
+    return compiled
+
+
 def stocks_python(
     svc: NDArray[Any],
     rec: NDArray[Any],
@@ -405,12 +521,20 @@ def exits(
     recovery: FloatArray,
     *,
     compiled: bool = True,
+    pool: Executor | None = None,
+    parts: int = 1,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Returns from recovery and exits from service for one day, then a day of ageing,
     applied to ``svc`` and ``rec`` in place (compiled; see :func:`exits_python` for the
     arguments; ``key`` is the run's Philox key).
 
     ``compiled=False`` runs the same code uncompiled (slow; for tests).
+
+    ``pool`` and ``parts`` split the replicates into ``parts`` contiguous groups of
+    rows, drawn at the same time: all but the first in ``pool``'s threads, the first
+    in the calling thread (the compiled kernel releases the GIL). Each replicate's
+    numbers are keyed by its own row and every row is walked independently, so the
+    result does not depend on the split.
 
     Returns:
         ``(returned, kept, by_cause)``: people returning ``(R,)``, people leaving for
@@ -420,25 +544,39 @@ def exits(
     returned = np.zeros(runs, dtype=np.int64)
     kept = np.zeros(runs, dtype=np.int64)
     by_cause = np.zeros((runs, probs.shape[2]), dtype=np.int64)
-    args: tuple[Any, ...] = (
-        key[0],
-        key[1],
-        stream_back,
-        stream_exit,
-        day,
-        rep0,
-        svc,
-        rec,
-        start,
-        np.ascontiguousarray(segment, dtype=np.int64),
-        np.ascontiguousarray(probs, dtype=np.float64),
-        keep,
-        np.clip(np.asarray(recovery, dtype=np.float64), 0.0, 1.0),
-        returned,
-        kept,
-        by_cause,
-    )
-    (_compiled() if compiled else exits_python)(*args)
+    segment = np.ascontiguousarray(segment, dtype=np.int64)
+    probs = np.ascontiguousarray(probs, dtype=np.float64)
+    recovery = np.clip(np.asarray(recovery, dtype=np.float64), 0.0, 1.0)
+    kernel = _compiled() if compiled else exits_python
+
+    def rows(lo: int, hi: int) -> None:
+        # Slices of C-ordered arrays along their first axis are contiguous views:
+        # the kernel updates svc and rec and fills the outputs in place.
+        kernel(
+            key[0],
+            key[1],
+            stream_back,
+            stream_exit,
+            day,
+            rep0 + lo,
+            svc[lo:hi],
+            rec[lo:hi],
+            start,
+            segment[lo:hi],
+            probs[lo:hi],
+            keep,
+            recovery[lo:hi],
+            returned[lo:hi],
+            kept[lo:hi],
+            by_cause[lo:hi],
+        )
+
+    parts = max(1, min(parts, runs)) if pool is not None else 1
+    bounds = [runs * i // parts for i in range(parts + 1)]
+    pending = [pool.submit(rows, bounds[i], bounds[i + 1]) for i in range(1, parts)] if pool else []
+    rows(bounds[0], bounds[1])
+    for future in pending:
+        future.result()
     return returned, kept, by_cause
 
 
@@ -460,6 +598,15 @@ def compile_kernels() -> None:
         one.copy(),
         0,
         np.zeros_like(one),
+        np.zeros((1, 1, 2)),
+        1,
+        np.zeros(1),
+    )
+    expected_exits(
+        np.ones((1, 2)),
+        np.ones((1, 2)),
+        0,
+        np.zeros((1, 2), dtype=np.int64),
         np.zeros((1, 1, 2)),
         1,
         np.zeros(1),

@@ -55,8 +55,9 @@ def run_block(
     number is keyed by its replicate, see :mod:`forcegen.engine.counters`; parameters
     are sampled for the whole block and the first rows kept).
 
-    ``threads`` draws the channels' returns and exits in parallel threads; the result
-    does not depend on it. ``on_day`` is called with the days simulated so far.
+    ``threads`` draws the returns and exits of each channel's replicates in parallel
+    threads (stochastic mode); the result does not depend on it. ``on_day`` is called
+    with the days simulated so far.
 
     Raises:
         SimulationError: A count left the 32-bit range or went negative, or a money

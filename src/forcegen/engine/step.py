@@ -71,6 +71,7 @@ COST_KINDS = (
 _CAUSE = {c: i for i, c in enumerate(EXIT_CAUSES)}
 # Causes drawn from the aggregated "other exits" of the deployed, in this order.
 _SPLIT_CAUSES = ("killed", "wounded_discharged", "missing", "deserted", "refused", "terminated")
+_SPLIT_COLUMNS = np.array([_CAUSE[c] for c in _SPLIT_CAUSES])
 _K, _W, _M, _D, _R = (HAZARD_CAUSES.index(c) for c in HAZARD_CAUSES)
 
 
@@ -195,8 +196,8 @@ def simulate_block(
         plan: The compiled block (see :func:`forcegen.engine.compile.compile_block`).
         draws: Stochastic or expected draws.
         breakpoints: ``until_day`` of the scenario's service multipliers, increasing.
-        threads: Threads drawing the channels' returns and exits in parallel; the
-            results do not depend on it.
+        threads: Threads drawing the returns and exits of each channel's replicates in
+            parallel (stochastic mode); the results do not depend on it.
         on_day: Called with the number of days simulated so far, before each day and
             once at the end (progress bars).
     """
@@ -259,7 +260,10 @@ def simulate_block(
         if priced.has_pool(pl.index):  # by region and reservation wage
             priced.add(draws, pl.index, pool[:, pl.index].copy(), f"pool/{pl.id}/initial")
 
-    executor = _executor(min(threads, C)) if threads > 1 and C > 1 else None
+    # Threads share the compiled exits kernel's replicates; the mean-field mode's
+    # exits are NumPy work on one replicate or a few, which threads would only slow.
+    # The calling thread draws one part itself, so the pool needs one thread fewer.
+    executor = _executor(threads - 1) if threads > 1 and integer and R > 1 else None
     for t in range(T):
         if on_day is not None:
             on_day(t)
@@ -280,30 +284,32 @@ def simulate_block(
         # 2-3. returns and exits, both drawn from start-of-day numbers (so nobody
         # wounded today returns today, and nobody returning today is exposed today).
         # Each channel's draws touch only its own slots and streams, and nothing of
-        # the day before step 7 reads another channel's slots, so the channels can be
-        # drawn first, in parallel threads (the compiled kernel releases the GIL),
-        # with the same results as one after another.
+        # the day before step 7 reads another channel's slots, so the channels are
+        # drawn first. Each channel's replicates are split over the threads (the
+        # compiled kernel releases the GIL; every replicate has its own numbers), with
+        # the same results as one thread: splitting rows rather than channels keeps
+        # the threads equally busy when one channel holds most of the people.
         crowding = _front_crowding(plan, t, deployed_now)
-
-        def draw(
-            c: int, t: int = t, crowding: FloatArray | None = crowding
-        ) -> tuple[Array, Array, Array]:
-            ch, ag = plan.channels[c], ages[c]
-            probs = _exit_probabilities(ch, ag, t, probs_seen[c])
+        drawn: list[tuple[Array, Array, Array]] = []
+        for ch in plan.channels:
+            ag = ages[ch.index]
+            probs = _exit_probabilities(ch, ag, t, probs_seen[ch.index])
             if crowding is not None:
                 probs = probs * np.where(_CROWDED, crowding[:, None, None], 1.0)
-            return draws.exits_and_ageing(
-                ch.id,
-                svc[c],
-                rec[c],
-                ag.first_deployed,
-                ag.segment,
-                probs,
-                len(_SPLIT_CAUSES),
-                ch.recovery_rate,
+            drawn.append(
+                draws.exits_and_ageing(
+                    ch.id,
+                    svc[ch.index],
+                    rec[ch.index],
+                    ag.first_deployed,
+                    ag.segment,
+                    probs,
+                    len(_SPLIT_CAUSES),
+                    ch.recovery_rate,
+                    pool=executor,
+                    parts=threads,
+                )
             )
-
-        drawn = list(executor.map(draw, range(C))) if executor else [draw(c) for c in range(C)]
 
         renewals: list[tuple[int, int, Array, Array]] = []
         rejoining: list[tuple[int, Array]] = []
@@ -323,8 +329,7 @@ def simulate_block(
                 o_tr[:, 5] += prosecuted
                 o_tr[:, 6] += rejoined
                 rejoining.append((c, rejoined))
-            for k, cause in enumerate(_SPLIT_CAUSES):
-                o_out[:, _CAUSE[cause]] += by_cause[:, k]
+            o_out[:, _SPLIT_COLUMNS] += by_cause  # distinct columns: one addition each
             wounded_total = wounded_back + by_cause[:, 1]
             o_tr[:, 1] += wounded_total
 
@@ -391,21 +396,18 @@ def simulate_block(
 
             day_inflow[:, c, 0] += joined
 
-            # costs (promised), split into paid and unpaid
-            killed = by_cause[:, 0]
-            promised = np.stack(
-                [
-                    np.zeros(R),  # salaries are added after the day's stocks are final
-                    joined * ch.sign_up_bonus.at(t)
-                    if bonus is None
-                    else bonus + called_in * ch.sign_up_bonus.at(t),
-                    deployed_today * ch.deployment_bonus.at(t),
-                    killed * ch.death_compensation.at(t),
-                    wounded_total * ch.wound_compensation.at(t),
-                ],
-                axis=-1,
+            # costs (promised), split into paid and unpaid; salaries (column 0) are
+            # added after the day's stocks are final. Column by column rather than one
+            # stacked (R, 5) array: the same additions, without the temporaries.
+            day_cost = out.cost[:, t, c]
+            day_cost[:, 1] += (
+                joined * ch.sign_up_bonus.at(t)
+                if bonus is None
+                else bonus + called_in * ch.sign_up_bonus.at(t)
             )
-            out.cost[:, t, c] += promised
+            day_cost[:, 2] += deployed_today * ch.deployment_bonus.at(t)
+            day_cost[:, 3] += by_cause[:, 0] * ch.death_compensation.at(t)  # killed
+            day_cost[:, 4] += wounded_total * ch.wound_compensation.at(t)
         # 7. renewals and transfers, placed after graduation so they are not counted
         # as graduates: a renewal restarts the contract clock at the channel's renewal
         # age; a transfer joins the target channel just past its training.
