@@ -75,7 +75,9 @@ def test_it_is_a_builtin_that_validates_with_only_the_expected_warnings(
     scn = loaded.scenario
     assert scn.start_date == dt.date(2022, 2, 24)
     assert scn.start_date + dt.timedelta(days=scn.horizon_days - 1) == dt.date(2026, 12, 31)
-    uncited = {m.group(1) for w in loaded.warnings if (m := re.search(r"claim '([^']+)'", w.message))}
+    uncited = {
+        m.group(1) for w in loaded.warnings if (m := re.search(r"claim '([^']+)'", w.message))
+    }
     assert uncited == UNCITED, [w.message for w in loaded.warnings]
     code, out, err = run_cli("scenarios")
     assert code == 0, err
@@ -103,7 +105,8 @@ def test_the_routes_of_the_record_are_there(scenario: Scenario) -> None:
     wave = next(e for e in scenario.events if e.type == "mobilisation_wave")
     assert wave.size_counts == "arrivals"
     rules = next(e for e in scenario.events if e.type == "contract_rules")
-    assert rules.open_ended is True and rules.voluntary_termination is False
+    assert rules.open_ended is True
+    assert rules.voluntary_termination is False
 
 
 def test_every_cited_claim_has_a_source_and_a_status(scenario: Scenario) -> None:
@@ -113,7 +116,8 @@ def test_every_cited_claim_has_a_source_and_a_status(scenario: Scenario) -> None
     assert cited <= set(claims), sorted(cited - set(claims))
     for cid in cited:
         claim = claims[cid]
-        assert claim.publication.strip() and claim.claimant.strip(), cid
+        assert claim.publication.strip(), cid
+        assert claim.claimant.strip(), cid
         assert claim.status in {
             "official-claim",
             "independent-count",
@@ -147,9 +151,9 @@ def _assert_conserved(out: Any, *, exact: bool) -> None:
     """Day by day from day 1, per replicate and channel: Δ stock = inflow − outflow."""
     strength = out.strength.astype(np.float64).sum(axis=-1)  # (R, T, C)
     change = strength[:, 1:] - strength[:, :-1]
-    net = (out.inflow.astype(np.float64).sum(axis=-1) - out.outflow.astype(np.float64).sum(axis=-1))[
-        :, 1:
-    ]
+    net = (
+        out.inflow.astype(np.float64).sum(axis=-1) - out.outflow.astype(np.float64).sum(axis=-1)
+    )[:, 1:]
     if exact:
         assert np.array_equal(change, net)
     else:
