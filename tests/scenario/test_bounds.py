@@ -189,7 +189,9 @@ def test_builtins_are_within_every_bound() -> None:
     for name in list_builtin():
         scenario = load_scenario(name)
         total = sum(s.people for s in bounds.people_sources(scenario))
-        assert total < bounds.MAX_PEOPLE / 50, (name, total)
+        # russia-2022-2026's pools (men reachable, reservists, conscription age over
+        # five years) add up to about 29 million at their largest: 2.9 % of the limit.
+        assert total < bounds.MAX_PEOPLE / 25, (name, total)
 
 
 def test_validate_exits_2_with_a_located_message(
