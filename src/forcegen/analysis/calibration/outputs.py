@@ -133,79 +133,40 @@ class CalibrationResult:
         distribution truncated to its prior's support, fitted to the posterior, keeping
         its ``evidence`` and ``assumption`` and with a ``note`` naming the data used.
         """
-        doc: dict[str, Any] = self.scenario.model_dump(
-            mode="json", by_alias=True, exclude_unset=True, exclude_none=True
-        )
-        doc["ledger_files"] = []
-        doc["claims"] = [c.model_dump(mode="json", exclude_none=True) for c in self.scenario.claims]
-        doc["name"] = self.name
-        doc["title"] = (self.scenario.title or self.scenario.name) + " (calibrated)"
         data_name = Path(self.observed.path).name
-        doc["description"] = (
-            (self.scenario.description + " " if self.scenario.description else "")
-            + f"Calibrated to {data_name} ({len(self.observed.rows)} observations of "
+        description = (
+            f"Calibrated to {data_name} ({len(self.observed.rows)} observations of "
             f"{', '.join(self.observed.groups)}) by ABC-SMC (pyabc); calibrated "
             f"parameters: {', '.join(self.parameters)}."
-        ).strip()
-        failures = self.diagnostic_failures()
-        if self._forced and failures:
-            # Title and description are in every report made from the scenario.
-            doc["title"] = (
-                self.scenario.title or self.scenario.name
-            ) + " (calibrated, DIAGNOSTICS FAILED: written with --force)"
-            doc["description"] = (
-                "UNRELIABLE CALIBRATION, written with --force although its diagnostics "
-                "failed: " + "; ".join(failures) + ". " + doc["description"]
-            )
-        refs = {ref.name: ref for ref in resolve_parameters(self.scenario, self.parameters)}
-        for name in self.parameters:
-            ref = refs[name]
-            node = _node(doc, ref.path)
-            node.clear()
-            node.update(self._param_document(ref, data_name))
-        return doc
-
-    def _param_document(self, ref: ParamRef, data_name: str) -> dict[str, Any]:
-        param = ref.param
-        fits = self.fitted[ref.name]
-        row = self.summary[self.summary["parameter"] == ref.name].iloc[0]
-        note = (
-            f"Calibrated to {data_name} ({', '.join(self.observed.groups)}; sources: "
-            f"{'; '.join(self.observed.sources)}) by ABC-SMC, final temperature "
-            f"{self.final_temperature:.3g}; posterior fitted as a normal truncated to the "
-            f"prior support; prior was {param.describe()}; posterior mean "
-            f"{row['post_mean']:.4g}, 5-95% [{row['post_q05']:.4g}, {row['post_q95']:.4g}]."
         )
-        if param.note:
-            note = param.note.strip() + " " + note
-        out: dict[str, Any] = {}
-        if param.series is None:
-            out.update(_dist_document(param.distribution, fits[0]))
-        else:
-            steps = []
-            for step, fit in zip(param.series, fits, strict=True):
-                entry: dict[str, Any] = {"from": step.from_date.isoformat()}
-                entry.update(_dist_document(step.distribution, fit))
-                steps.append(entry)
-            out["series"] = steps
-        if param.evidence:
-            out["evidence"] = list(param.evidence)
-        if param.assumption is not None:
-            out["assumption"] = param.assumption
-        out["note"] = note
-        return out
+        method = (
+            f"{data_name} ({', '.join(self.observed.groups)}; sources: "
+            f"{'; '.join(self.observed.sources)}) by ABC-SMC, final temperature "
+            f"{self.final_temperature:.3g}"
+        )
+        return calibrated_document(
+            self.scenario,
+            self.parameters,
+            self.fitted,
+            self.summary,
+            description=description,
+            method=method,
+            failures=self.diagnostic_failures() if self._forced else [],
+            forced_by=self._forced_by,
+        )
+
+    _forced_by: str = field(default="--accept-failed", init=False, repr=False)
 
     def particle_values(self) -> pd.DataFrame:
         """The posterior sample in parameter units: ``weight``, then one column per
         calibrated parameter (per step for a dated series: ``name@from``) and per
         factor. Rows are particles, so the columns keep their joint distribution."""
-        refs = resolve_parameters(self.scenario, self.parameters)
         columns: dict[str, FloatArray] = {"weight": self.weights}
-        for j, ref in enumerate(refs):
-            u = np.clip(self.particles.iloc[:, j].to_numpy(dtype=np.float64), 1e-9, 1 - 1e-9)
-            for dist, step in zip(ref.param.distributions, _steps(ref), strict=True):
-                key = ref.name if step is None else f"{ref.name}@{step.isoformat()}"
-                columns[key] = np.asarray(dist.ppf(u), dtype=np.float64)
+        columns.update(
+            parameter_values(
+                self.scenario, self.parameters, self.particles.iloc[:, : len(self.parameters)]
+            )
+        )
         for group in self.factors:
             model = self.observed.models[group]
             u = self.particles[f"factor:{group}"].to_numpy(dtype=np.float64)
@@ -257,7 +218,12 @@ class CalibrationResult:
         return _fit_figure(self, path, force)
 
     def write(
-        self, out: str | Path, *, force: bool = False, allow_failed: bool = False
+        self,
+        out: str | Path,
+        *,
+        force: bool = False,
+        allow_failed: bool = False,
+        forced_by: str = "--accept-failed",
     ) -> dict[str, Path]:
         """Write the calibrated scenario, the summaries and both figures into folder
         ``out`` (created if needed): ``<name>.yaml``, ``<name>-posterior.csv``,
@@ -267,7 +233,8 @@ class CalibrationResult:
 
         When the diagnostics fail (:meth:`diagnostic_failures`) nothing is written
         and :class:`UsageError` says why and what to try, unless ``allow_failed``:
-        then the scenario's title and description say that it is unreliable.
+        then the scenario's title and description say that it is unreliable (and
+        that it was written with ``forced_by``, the option the user gave).
 
         Other files in ``out`` are left alone. An existing file of one of those names
         is replaced only when forcegen wrote it (or ``force``): otherwise
@@ -279,10 +246,11 @@ class CalibrationResult:
         if failures and not allow_failed:
             raise UsageError(
                 "refusing to write a calibrated scenario from a posterior that failed its "
-                "diagnostics: " + "; ".join(failures) + " (or pass --force to write it "
-                "anyway, marked as unreliable)"
+                "diagnostics: " + "; ".join(failures) + " (or pass --accept-failed to "
+                "write it anyway, marked as unreliable)"
             )
         self._forced = bool(failures)
+        self._forced_by = forced_by
         files = output_files(out, self.name)
         check_outputs(out, self.scenario.name, force=force)
         text = self.to_yaml()
@@ -407,4 +375,103 @@ def _dist_document(
         out["low"] = low
     if math.isfinite(high):
         out["high"] = high
+    return out
+
+
+def parameter_values(
+    scenario: Scenario, parameters: list[str], quantiles: pd.DataFrame | FloatArray
+) -> dict[str, FloatArray]:
+    """Calibrated parameters' values (parameter units) from their quantiles, one
+    column per parameter (per step for a dated series: ``name@from``), in the layout
+    of a posterior sample file (:mod:`forcegen.analysis.posterior_runs`)."""
+    u_all = np.asarray(quantiles, dtype=np.float64)
+    refs = resolve_parameters(scenario, parameters)
+    columns: dict[str, FloatArray] = {}
+    for j, ref in enumerate(refs):
+        u = np.clip(u_all[:, j], 1e-9, 1 - 1e-9)
+        for dist, step in zip(ref.param.distributions, _steps(ref), strict=True):
+            key = ref.name if step is None else f"{ref.name}@{step.isoformat()}"
+            columns[key] = np.asarray(dist.ppf(u), dtype=np.float64)
+    return columns
+
+
+def calibrated_document(
+    scenario: Scenario,
+    parameters: list[str],
+    fitted: dict[str, list[tuple[float, float, float, float] | None]],
+    summary: pd.DataFrame,
+    *,
+    description: str,
+    method: str,
+    failures: list[str],
+    forced_by: str = "--accept-failed",
+) -> dict[str, Any]:
+    """A calibrated scenario as plain data: ``scenario`` with its ledger claims inlined
+    (the file stands alone), named ``<name>-calibrated``, each calibrated parameter
+    replaced by its fitted distribution (``fitted``, from :func:`~forcegen.analysis.
+    calibration.diagnostics.summarise`), keeping its evidence and assumption, with a
+    note saying it was calibrated to ``method`` (the data and the method).
+
+    ``failures`` non-empty means the posterior failed its diagnostics and is written
+    anyway (``forced_by`` names the option): the title and description, which every
+    report made from the scenario shows, then say so.
+    """
+    doc: dict[str, Any] = scenario.model_dump(
+        mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+    )
+    doc["ledger_files"] = []
+    doc["claims"] = [c.model_dump(mode="json", exclude_none=True) for c in scenario.claims]
+    doc["name"] = calibrated_name(scenario.name)
+    doc["title"] = (scenario.title or scenario.name) + " (calibrated)"
+    doc["description"] = (
+        (scenario.description + " " if scenario.description else "") + description
+    ).strip()
+    if failures:
+        # Title and description are in every report made from the scenario.
+        doc["title"] = (
+            scenario.title or scenario.name
+        ) + f" (calibrated, DIAGNOSTICS FAILED: written with {forced_by})"
+        doc["description"] = (
+            f"UNRELIABLE CALIBRATION, written with {forced_by} although its diagnostics "
+            "failed: " + "; ".join(failures) + ". " + doc["description"]
+        )
+    refs = {ref.name: ref for ref in resolve_parameters(scenario, parameters)}
+    for name in parameters:
+        ref = refs[name]
+        node = _node(doc, ref.path)
+        node.clear()
+        row = summary[summary["parameter"] == name].iloc[0]
+        node.update(_param_document(ref, fitted[name], row, method))
+    return doc
+
+
+def _param_document(
+    ref: ParamRef,
+    fits: list[tuple[float, float, float, float] | None],
+    row: pd.Series,
+    method: str,
+) -> dict[str, Any]:
+    param = ref.param
+    note = (
+        f"Calibrated to {method}; posterior fitted as a normal truncated to the "
+        f"prior support; prior was {param.describe()}; posterior mean "
+        f"{row['post_mean']:.4g}, 5-95% [{row['post_q05']:.4g}, {row['post_q95']:.4g}]."
+    )
+    if param.note:
+        note = param.note.strip() + " " + note
+    out: dict[str, Any] = {}
+    if param.series is None:
+        out.update(_dist_document(param.distribution, fits[0]))
+    else:
+        steps = []
+        for step, fit in zip(param.series, fits, strict=True):
+            entry: dict[str, Any] = {"from": step.from_date.isoformat()}
+            entry.update(_dist_document(step.distribution, fit))
+            steps.append(entry)
+        out["series"] = steps
+    if param.evidence:
+        out["evidence"] = list(param.evidence)
+    if param.assumption is not None:
+        out["assumption"] = param.assumption
+    out["note"] = note
     return out
