@@ -268,7 +268,12 @@ class CalibrationResult:
             # The marker line says how the other parameters were treated, so that runs
             # drawing from the sample treat them alike (analysis/posterior_runs.py).
             with tmp["particles"].open("w", encoding="utf-8", newline="") as handle:
-                handle.write(f"{POSTERIOR_MARKER}; others={self.others}; mode={self.mode}\n")
+                # A failed posterior written anyway says so here too: runs drawing
+                # from the sample warn (posterior_runs.JointDraws.failed).
+                status = "; diagnostics=failed" if self._forced else ""
+                handle.write(
+                    f"{POSTERIOR_MARKER}; others={self.others}; mode={self.mode}{status}\n"
+                )
                 self.particle_values().to_csv(handle, index=False, lineterminator="\n")
             for what, fig in figures.items():
                 fig.savefig(tmp[what], format="png", dpi=110, metadata=figure_metadata("png"))
