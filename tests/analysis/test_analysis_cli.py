@@ -128,13 +128,22 @@ def test_calibrate_command(
         "--quiet",
     )
     code, out, err = run_cli(*args)
-    # This small budget ends tempered: refused, nothing written, unless --force.
+    # This small budget ends tempered: refused, nothing written, unless --accept-failed.
     assert code == 2
     assert "refusing to write a calibrated scenario" in err
     assert "final temperature" in err
+    assert "--accept-failed" in err
     assert not (out_dir / "queue-calibrated.yaml").exists()
+    code, out, err = run_cli(*args, "--accept-failed")
+    assert code == 0, err
+    assert "deprecated" not in err
+    assert "written with --accept-failed" in (
+        load_scenario(out_dir / "queue-calibrated.yaml").title or ""
+    )
+    # 0.5.0's --force also wrote a failed posterior: kept for this format, with a warning.
     code, out, err = run_cli(*args, "--force")
     assert code == 0, err
+    assert "deprecated" in err
     assert "posterior mean" in out
     assert "factor:outflow[killed]" in out
     assert "diagnostics failed: final temperature" in out
@@ -143,12 +152,14 @@ def test_calibrate_command(
     calibrated = load_scenario(written)
     assert calibrated.name == "queue-calibrated"
     # Every report made from it says so: title and description.
-    assert "DIAGNOSTICS FAILED" in (calibrated.title or "")
+    assert "DIAGNOSTICS FAILED: written with --force" in (calibrated.title or "")
     assert (calibrated.description or "").startswith("UNRELIABLE CALIBRATION")
     for name in ("posterior.csv", "fit.csv", "posterior.png", "fit.png", "particles.csv"):
         assert (out_dir / f"queue-calibrated-{name}").is_file(), name
     particles = (out_dir / "queue-calibrated-particles.csv").read_text().splitlines()
-    assert particles[0] == "# forcegen posterior sample; others=expected; mode=mean-field"
+    assert particles[0] == (
+        "# forcegen posterior sample; others=expected; mode=mean-field; diagnostics=failed"
+    )
     assert particles[1] == f"weight,{LAMBDA},{HAZARD},factor:outflow[killed]"
     assert len(particles) == 62
 

@@ -8,11 +8,21 @@ it therefore resamples whole particles (by weight, from a stream of the run's se
 and gives their values to every replicate. The parameters the calibration did not
 calibrate are treated as it treated them: held at their expected values when it held
 them there (``others=expected``), drawn from their priors when it drew them.
+
+Columns that are not scenario parameters — observation factors (``factor:…``),
+before-start rates (``before:…``) and the model discrepancy (``discrepancy``) of a
+ledger calibration — are carried along row by row (:attr:`JointDraws.nuisance`), so
+that ``forcegen check`` can apply each replicate's own factors.
+
+A built-in scenario finds its sample in the built-in folder
+(``<name>-particles.csv`` beside ``<name>.yaml``): a calibrated scenario shipped as a
+built-in runs by name from its posterior sample, as its file would.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +39,24 @@ __all__ = [
     "joint_draws",
     "joint_for_source",
     "particles_beside",
+    "particles_for",
     "read_header",
 ]
 
 FloatArray = NDArray[np.float64]
 MARKER = "# forcegen posterior sample"
 """First line of a posterior sample file; ``others=…`` follows on it."""
+NUISANCE_PREFIXES = ("factor:", "before:")
+"""Columns of a posterior sample that are not scenario parameters (with
+:data:`DISCREPANCY`): observation factors and before-start rates."""
+DISCREPANCY = "discrepancy"
+"""Column of the model discrepancy τ (log-scale sd) of a ledger calibration."""
+
+
+def is_nuisance(column: str) -> bool:
+    """Whether a posterior sample column is not a scenario parameter (the weight,
+    an observation factor, a before-start rate or the model discrepancy)."""
+    return column in ("weight", DISCREPANCY) or column.startswith(NUISANCE_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -47,21 +69,38 @@ class JointDraws:
         sample_others: Whether the other uncertain parameters are drawn from their
             priors (as in a calibration with ``others=prior``) or held at their
             expected values (``others=expected``).
+        nuisance: The picked particles' other columns (factors, before-start rates,
+            discrepancy), one row per replicate, in the file's units.
+        settings: The ``key=value`` settings of the marker line.
     """
 
     path: Path
     given: dict[str, FloatArray]
     sample_others: bool
+    nuisance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the sample was written although its calibration failed its
+        diagnostics (``diagnostics=failed`` on the marker line)."""
+        return self.settings.get("diagnostics", "") == "failed"
 
     def describe(self) -> str:
         """One line for the user."""
         others = (
             "drawn from their priors" if self.sample_others else "held at their expected values"
         )
-        return (
+        text = (
             f"calibrated parameters drawn jointly from the posterior sample {self.path}; "
             f"the other uncertain parameters {others}, as in the calibration"
         )
+        if self.failed:
+            text += (
+                "; WARNING: this posterior FAILED its diagnostics and was written anyway "
+                "(unreliable)"
+            )
+        return text
 
 
 def particles_beside(scenario_path: str | Path) -> Path | None:
@@ -79,10 +118,29 @@ def particles_beside(scenario_path: str | Path) -> Path | None:
     return candidate if first.startswith(MARKER) else None
 
 
+def particles_for(source: str | Path) -> Path | None:
+    """The posterior sample of a scenario given as a file (:func:`particles_beside`)
+    or as a built-in name (``<name>-particles.csv`` in the built-in folder); None
+    when it has none. An existing file wins over a built-in name, as when loading."""
+    from forcegen.scenario.load import builtin_particles
+
+    text = str(source)
+    if isinstance(source, Path) or Path(text).is_file() or text.endswith((".yaml", ".yml")):
+        return particles_beside(source)
+    if "/" in text or "\\" in text:
+        return particles_beside(source)
+    found = builtin_particles(text)
+    return None if found is None else Path(str(found))
+
+
 def read_header(path: Path) -> dict[str, str]:
     """The ``key=value`` settings on the marker line."""
     with path.open("r", encoding="utf-8") as handle:
         first = handle.readline().strip()
+    return _settings(first)
+
+
+def _settings(first: str) -> dict[str, str]:
     out = {}
     for part in first[len(MARKER) :].split(";"):
         if "=" in part:
@@ -98,8 +156,9 @@ def joint_draws(path: Path, scenario: Scenario, runs: int, seed: int) -> JointDr
         ScenarioError: The file does not fit the scenario (unknown parameters,
             missing weights).
     """
-    header = read_header(path)
-    frame = pd.read_csv(path, comment=None, skiprows=1)
+    text = path.read_text(encoding="utf-8")
+    header = _settings(text.split("\n", 1)[0].strip())
+    frame = pd.read_csv(io.StringIO(text), comment=None, skiprows=1)
     if "weight" not in frame.columns or frame.empty:
         raise ScenarioError(
             [Problem(str(path), 2, 1, "weight", "expected a weight column and rows")]
@@ -112,7 +171,7 @@ def joint_draws(path: Path, scenario: Scenario, runs: int, seed: int) -> JointDr
     refs = {ref.name: ref for ref in iter_params(scenario)}
     columns: dict[str, list[tuple[str, str]]] = {}
     for column in frame.columns:
-        if column == "weight" or column.startswith("factor:"):
+        if is_nuisance(str(column)):
             continue
         name, _, step = column.partition("@")
         if name not in refs:
@@ -129,13 +188,16 @@ def joint_draws(path: Path, scenario: Scenario, runs: int, seed: int) -> JointDr
             given[name] = values[pick]
         else:
             given[name] = frame[parts[0][1]].to_numpy(dtype=np.float64)[pick]
-    return JointDraws(path, given, header.get("others", "expected") == "prior")
+    others = [c for c in frame.columns if is_nuisance(str(c)) and c != "weight"]
+    nuisance = frame[others].iloc[pick].reset_index(drop=True)
+    return JointDraws(path, given, header.get("others", "expected") == "prior", nuisance, header)
 
 
 def joint_for_source(
     source: str | Path, scenario: Scenario, runs: int, seed: int
 ) -> JointDraws | None:
     """:func:`joint_draws` for a scenario given as a file with a posterior sample
-    beside it; None for built-in names and files without one."""
-    path = particles_beside(source)
+    beside it, or as a built-in name with one in the built-in folder
+    (:func:`particles_for`); None for scenarios without one."""
+    path = particles_for(source)
     return None if path is None else joint_draws(path, scenario, runs, seed)

@@ -280,17 +280,59 @@ def sensitivity_cmd(
 def calibrate_cmd(
     scenario: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
     observed: Annotated[
-        Path, typer.Argument(help="Observed-data CSV (format: docs/calibration.md).")
+        Path,
+        typer.Argument(
+            help="Observations: a public-record ledger (CSV with a 'quantity' column, or "
+            "YAML) or the older observed-data CSV (a 'series' column); told apart by the "
+            "header (docs/calibration.md)."
+        ),
     ],
     params: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated parameters to calibrate; default: the 4 the data inform "
-            "most (Morris screening)."
+            help="Comma-separated parameters to calibrate; default: the --max-params the "
+            "data inform most."
         ),
     ] = None,
-    budget: Annotated[int, typer.Option(min=60, help="Maximum model simulations.")] = 8192,
-    population: Annotated[int, typer.Option(min=20, help="ABC particles per generation.")] = 128,
+    max_params: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Parameters chosen when --params is not given (default 6 for a "
+            "ledger, 4 for the older format).",
+        ),
+    ] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            help="Ledger only: calibrate on the rows published, and covering periods "
+            "ending, by this date YYYY-MM-DD; default: every usable row."
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="Ledger only: quantity mapping YAML; default: the shipped one."),
+    ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            min=60,
+            help="Maximum model simulations (default 20000 for a ledger, 8192 "
+            "for the older format).",
+        ),
+    ] = None,
+    population: Annotated[
+        int,
+        typer.Option(
+            "--population",
+            "--particles",
+            min=20,
+            help="Particles (SMC for a ledger, ABC per generation for the older format).",
+        ),
+    ] = 128,
+    moves: Annotated[
+        int, typer.Option(min=1, help="Ledger only: Metropolis moves per SMC stage.")
+    ] = 3,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     mode: Annotated[
         str, typer.Option(help="mean-field (default, fast) or stochastic simulations.")
@@ -299,30 +341,298 @@ def calibrate_cmd(
         str,
         typer.Option(
             help="Uncertain parameters not calibrated: 'expected' (held at their means; "
-            "posterior conditional on them) or 'prior' (drawn; marginal, much costlier)."
+            "posterior conditional on them) or 'prior' (drawn; marginal, much costlier; "
+            "older format only)."
         ),
     ] = "expected",
     out: Annotated[
-        Path, typer.Option(help="Folder for the calibrated scenario, summaries and figures.")
+        Path,
+        typer.Option(
+            help="Folder for the calibrated scenario, its posterior sample, "
+            "summaries (and figures, older format)."
+        ),
     ] = Path("."),
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
-    force: ForceOption = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace existing output files forcegen did not write. (With the older "
+            "format it also still writes a failed posterior, as in 0.5.0: deprecated, "
+            "use --accept-failed.)",
+        ),
+    ] = False,
+    accept_failed: Annotated[
+        bool,
+        typer.Option(
+            "--accept-failed",
+            help="Write the calibrated scenario even when the posterior fails its "
+            "diagnostics; it then says so in every report made from it.",
+        ),
+    ] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Calibrate parameters to observed data (ABC-SMC) and write a calibrated scenario.
+    """Calibrate parameters to observations and write a calibrated scenario.
 
-    Prints the posterior table; writes DIR/<name>-calibrated.yaml (posteriors as
-    distributions), the posterior sample, summaries (CSV) and figures (PNG) to --out.
-    Other files in DIR are left alone. When the diagnostics fail (final temperature
-    not 1, effective sample size below 30 %) nothing is written and the command exits
-    with 2, unless --force (the scenario then says it is unreliable)."""
-    from forcegen.analysis.calibration import calibrate, check_outputs, load_observed
-    from forcegen.sim import load
+    A public-record ledger is calibrated by tempered SMC on the mean-field trajectory;
+    the older observed-data CSV by ABC-SMC (pyabc). Prints the posterior table and
+    the diagnostics; writes DIR/<name>-calibrated.yaml (posteriors as distributions)
+    and beside it the posterior sample (<name>-calibrated-particles.csv, drawn from
+    jointly by runs of the calibrated scenario), and summaries to --out. Other files
+    in DIR are left alone. When the diagnostics fail (final temperature not 1,
+    effective sample size below 30 %, or, for a ledger, fewer than 30 % distinct
+    particles) nothing is written and the command exits with 2, unless
+    --accept-failed (the scenario then says it is unreliable)."""
+    from forcegen.analysis.calibration.ledger import is_ledger
 
     if others not in ("prior", "expected"):
         raise UsageError(f"--others must be 'prior' or 'expected', got {others!r}")
+    if is_ledger(observed):
+        _calibrate_ledger(
+            scenario,
+            observed,
+            params=_names(params),
+            max_params=6 if max_params is None else max_params,
+            cutoff=cutoff,
+            mapping=mapping,
+            budget=20000 if budget is None else budget,
+            particles=population,
+            moves=moves,
+            seed=seed,
+            mode=_mode(mode),
+            others=others,
+            out=out,
+            workers=workers,
+            scheduler=scheduler,
+            quiet=quiet,
+            force=force,
+            accept_failed=accept_failed,
+            fmt=fmt,
+        )
+        return
+    for option, value in (("--cutoff", cutoff), ("--mapping", mapping)):
+        if value is not None:
+            raise UsageError(
+                f"{option} applies to a public-record ledger; {observed} is an observed-data "
+                "CSV of the older format (it has a 'series' column)"
+            )
+    _calibrate_observed(
+        scenario,
+        observed,
+        params=_names(params),
+        max_params=4 if max_params is None else max_params,
+        budget=8192 if budget is None else budget,
+        population=population,
+        seed=seed,
+        mode=_mode(mode),
+        others=others,
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+        force=force,
+        accept_failed=accept_failed,
+        fmt=fmt,
+    )
+
+
+def _posterior_rows(summary: Any) -> tuple[Table, list[dict[str, Any]], tuple[str, ...]]:
+    """The posterior table (Rich) and its rows, from a calibration's summary."""
+    headers = ("parameter", "prior", "posterior mean", "median", "5–95 %", "shrinkage")
+    return _summary_table(summary, headers), _summary_shown(summary, headers), headers
+
+
+def _summary_cells(r: dict[str, Any]) -> tuple[str, ...]:
+    name = str(r["parameter"]) + (f" (from {r['step']})" if r["step"] else "")
+    return (
+        name,
+        str(r["prior"]),
+        _fmt(r["post_mean"]),
+        _fmt(r["post_median"]),
+        f"{_fmt(r['post_q05'])} – {_fmt(r['post_q95'])}",
+        f"{r['shrinkage']:.0%}" if r["shrinkage"] == r["shrinkage"] else "–",
+        _statuses(str(r["evidence"])),
+    )
+
+
+def _summary_table(summary: Any, headers: tuple[str, ...]) -> Table:
+    table = Table(title_justify="left")
+    table.add_column("parameter", overflow="fold")
+    table.add_column("prior")
+    for col in headers[2:]:
+        table.add_column(col, justify="right")
+    table.add_column("evidence")
+    for r in summary.to_dict("records"):
+        table.add_row(*(Text(c) for c in _summary_cells(r)))
+    return table
+
+
+def _summary_shown(summary: Any, headers: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [
+        dict(zip((*headers, "evidence"), _summary_cells(r), strict=True))
+        for r in summary.to_dict("records")
+    ]
+
+
+def _print_posterior(printer: Printer, summary: Any, title: str) -> None:
+    table, shown, headers = _posterior_rows(summary)
+    # Text, not markup: the scenario name and file name are the user's words.
+    table.title = Text(title)
+    columns = tuple(
+        Column(h, justify="left" if h in ("parameter", "prior") else "right") for h in headers
+    )
+    printer.table(Rows((*columns, Column("evidence")), shown, title=title, rich=table))
+
+
+def _calibrate_ledger(
+    scenario: str,
+    observed: Path,
+    *,
+    params: list[str] | None,
+    max_params: int,
+    cutoff: str | None,
+    mapping: Path | None,
+    budget: int,
+    particles: int,
+    moves: int,
+    seed: int,
+    mode: Mode,
+    others: str,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    force: bool,
+    accept_failed: bool,
+    fmt: Format,
+) -> None:
+    """``forcegen calibrate`` on a public-record ledger (tempered SMC)."""
+    import datetime as dt
+
+    from forcegen.analysis.calibration.ledger import calibrate_ledger, check_ledger_outputs
+    from forcegen.observations.ledger import load_ledger
+    from forcegen.observations.mapping import load_mapping
+    from forcegen.observations.measure import resolve
+    from forcegen.sim import load
+
+    if others != "expected":
+        raise UsageError(
+            "--others prior is not available for a ledger: its calibration holds the "
+            "parameters it does not calibrate at their expected values"
+        )
+    when = None
+    if cutoff is not None:
+        try:
+            when = dt.date.fromisoformat(cutoff)
+        except ValueError:
+            raise UsageError(f"--cutoff must be a date YYYY-MM-DD, got {cutoff!r}") from None
+    scen = load(scenario)
+    resolved = resolve(load_ledger(observed), scen, load_mapping(mapping))
+    # Before calibrating: a refusal after minutes of simulation helps nobody.
+    check_ledger_outputs(out, scen.name, force=force)
+    with progress_bar("calibrating (simulations)", quiet) as progress:
+        result = calibrate_ledger(
+            resolved,
+            observed,
+            cutoff=when,
+            params=params,
+            max_params=max_params,
+            particles=particles,
+            moves=moves,
+            budget=budget,
+            seed=seed,
+            mode=mode,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    post = result.posterior
+    diag = post.diagnostics
+    train = len(result.resolved.measurements)
+    title = (
+        f"{scen.name} calibrated to {observed.name}: {train} usable rows"
+        + (f" known by {when}" if when else "")
+        + f" (of {len(resolved.measurements) + len(resolved.unusable)} outcome rows), "
+        f"tempered SMC, {diag.stages} stages, {diag.simulations} simulations"
+    )
+    printer = Printer("calibrate", fmt, console=console)
+    _print_posterior(printer, result.summary, title)
+    printer.line(
+        f"diagnostics: final temperature {diag.final_temperature:.3g}, ESS {diag.ess:.0f} of "
+        f"{particles} ({diag.ess_share:.0%}), {diag.unique_share:.0%} distinct particles, "
+        f"acceptance {diag.acceptance:.0%}: " + ("passed" if diag.passed else "FAILED")
+    )
+    printer.line(
+        f"training coverage: {result.coverage90:.0%} of the {train} training rows inside their "
+        f"posterior predictive 90 % band, {result.coverage50:.0%} inside their 50 % band "
+        "(observation model and discrepancy applied)"
+    )
+    for note in result.notes:
+        printer.line(f"note: {note}")
+    failures = result.diagnostic_failures()
+    for failure in failures:
+        printer.line(f"diagnostics failed: {failure}")
+    paths: dict[str, Path] | None = None
+    if failures and not accept_failed:
+        # The table and diagnostics are printed above; the refusal says what to try.
+        printer.line(f"calibrated in {result.elapsed_seconds:.1f} s; nothing written")
+    else:
+        paths = result.write(out, force=force, allow_failed=accept_failed)
+        printer.line(f"calibrated in {result.elapsed_seconds:.1f} s")
+        for what, path in paths.items():
+            printer.line(f"wrote {what.replace('_', ' ')}: {path}")
+    posterior = Rows.from_frame(result.summary)
+    data = {
+        "scenario": scen.name,
+        "observed": str(observed),
+        "format": "ledger",
+        "method": "smc",
+        "cutoff": None if when is None else when.isoformat(),
+        "training_rows": train,
+        "parameters": list(post.parameters),
+        "diagnostics": diag.as_dict(),
+        "training_coverage90": result.coverage90,
+        "training_coverage50": result.coverage50,
+        "seed": seed,
+        "mode": mode,
+        "others": "expected",
+        "posterior": posterior.records(),
+        "fit": Rows.from_frame(result.fit).records(),
+        "notes": list(result.notes),
+        "elapsed_seconds": result.elapsed_seconds,
+        "files": paths,
+    }
+    if paths is None:
+        # Exit 2 with the diagnostics and what to try; nothing was written.
+        result.write(out, force=force, allow_failed=False)
+    printer.done(data, csv_rows=posterior)
+
+
+def _calibrate_observed(
+    scenario: str,
+    observed: Path,
+    *,
+    params: list[str] | None,
+    max_params: int,
+    budget: int,
+    population: int,
+    seed: int,
+    mode: Mode,
+    others: str,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    force: bool,
+    accept_failed: bool,
+    fmt: Format,
+) -> None:
+    """``forcegen calibrate`` on an observed-data CSV of the older format (ABC-SMC)."""
+    from forcegen.analysis.calibration import calibrate, check_outputs, load_observed
+    from forcegen.sim import load
+
     scen = load(scenario)
     data = load_observed(observed, scen)
     # Before calibrating: a refusal after minutes of simulation helps nobody.
@@ -331,12 +641,13 @@ def calibrate_cmd(
         result = calibrate(
             scen,
             data,
-            params=_names(params),
+            params=params,
             budget=budget,
             population_size=population,
             seed=seed,
-            mode=_mode(mode),
+            mode=mode,
             others="prior" if others == "prior" else "expected",
+            max_params=max_params,
             workers=workers,
             scheduler=scheduler,
             progress=progress,
@@ -347,39 +658,25 @@ def calibrate_cmd(
         f"{len(result.temperatures)} generations, final temperature "
         f"{result.final_temperature:.3g}, ESS {result.ess:.0f}"
     )
-    table = Table(title=Text(title), title_justify="left")
-    headers = ("parameter", "prior", "posterior mean", "median", "5–95 %", "shrinkage")
-    shown: list[dict[str, Any]] = []
-    table.add_column("parameter", overflow="fold")
-    table.add_column("prior")
-    for col in ("posterior mean", "median", "5–95 %", "shrinkage"):
-        table.add_column(col, justify="right")
-    table.add_column("evidence")
-    for r in result.summary.to_dict("records"):
-        name = str(r["parameter"]) + (f" (from {r['step']})" if r["step"] else "")
-        cells = (
-            name,
-            str(r["prior"]),
-            _fmt(r["post_mean"]),
-            _fmt(r["post_median"]),
-            f"{_fmt(r['post_q05'])} – {_fmt(r['post_q95'])}",
-            f"{r['shrinkage']:.0%}" if r["shrinkage"] == r["shrinkage"] else "–",
-            _statuses(str(r["evidence"])),
-        )
-        table.add_row(*(Text(c) for c in cells))
-        shown.append(dict(zip((*headers, "evidence"), cells, strict=True)))
     printer = Printer("calibrate", fmt, console=console)
-    columns = tuple(
-        Column(h, justify="left" if h in ("parameter", "prior") else "right") for h in headers
-    )
-    printer.table(Rows((*columns, Column("evidence")), shown, title=title, rich=table))
+    _print_posterior(printer, result.summary, title)
     for note in result.notes:
         printer.line(f"note: {note}")
-    # A posterior that failed its diagnostics is not written unless --force (then
-    # marked as unreliable in the scenario's title and description).
-    for failure in result.diagnostic_failures():
+    # A posterior that failed its diagnostics is not written unless --accept-failed
+    # (then marked as unreliable in the scenario's title and description).
+    failures = result.diagnostic_failures()
+    for failure in failures:
         printer.line(f"diagnostics failed: {failure}")
-    paths = result.write(out, force=force, allow_failed=force)
+    forced_by = "--accept-failed"
+    if failures and force and not accept_failed:
+        # 0.5.0's --force also wrote a failed posterior; kept for this format.
+        forced_by = "--force"
+        err_console.print(
+            "warning: --force alone still writes a posterior that failed its diagnostics "
+            "for the older observed-data format, as in 0.5.0; this is deprecated: pass "
+            "--accept-failed for that, --force only to replace existing files"
+        )
+    paths = result.write(out, force=force, allow_failed=accept_failed or force, forced_by=forced_by)
     printer.line(f"calibrated in {result.elapsed_seconds:.1f} s")
     for what, path in paths.items():
         printer.line(f"wrote {what.replace('_', ' ')}: {path}")
@@ -387,6 +684,8 @@ def calibrate_cmd(
     summary = {
         "scenario": result.scenario.name,
         "observed": str(observed),
+        "format": "observed",
+        "method": "abc-smc",
         "observations": len(data.rows),
         "parameters": list(result.parameters),
         "factors": list(result.factors),

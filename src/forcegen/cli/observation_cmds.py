@@ -59,6 +59,57 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _posterior_factors(
+    source: str, run_id: str | None, scenario: Any, resolved: Any, *, runs: int, seed: int
+) -> tuple[Any, list[str]]:
+    """The observation factors, before-start rates and discrepancy of a calibrated
+    scenario's posterior sample, one row per replicate, and notes saying where they
+    came from; ``(None, [])`` (factors from their prior ranges) without a sample.
+
+    A scenario simulated here drew its replicates' parameters from the sample's
+    particles (:func:`~forcegen.analysis.posterior_runs.joint_for_source`, from the
+    same seed): each replicate gets its own particle's factors, jointly. A stored run
+    does not record which particles its replicates drew, so its factors are drawn
+    from the sample of the built-in of its scenario's name, independently of them.
+    """
+    from forcegen.analysis.calibration.ledger import posterior_draws
+    from forcegen.analysis.posterior_runs import joint_draws, joint_for_source, particles_for
+
+    notes: list[str] = []
+    if run_id is None:
+        joint = joint_for_source(source, scenario, runs, seed)
+    else:
+        path = particles_for(scenario.name)
+        joint = None if path is None else joint_draws(path, scenario, runs, seed)
+        if joint is not None:
+            notes.append(
+                f"the run does not record which particles its replicates drew: observation "
+                f"factors are drawn from {path} independently of the run's parameters"
+            )
+    if joint is None or joint.nuisance.empty:
+        return None, []
+    draws, missing = posterior_draws(joint.nuisance, resolved, seed)
+    if len(missing) == len(resolved.groups) + len(resolved.offsets) + 1:
+        # A sample of another ledger, or of the older format (factors per series).
+        return None, [
+            f"the posterior sample {joint.path} holds no observation factor of this ledger: "
+            "factors from their prior ranges"
+        ]
+    notes.insert(
+        0,
+        f"observation factors, before-start rates and model discrepancy from the posterior "
+        f"sample {joint.path}, one particle per replicate (not the factors' prior ranges)",
+    )
+    if missing:
+        notes.append(f"not in the posterior sample, so from their prior: {', '.join(missing)}")
+    if joint.failed:
+        notes.append(
+            "WARNING: this posterior sample FAILED its diagnostics and was written anyway "
+            "(--accept-failed): the bands are unreliable"
+        )
+    return draws, notes
+
+
 @app.command("check")
 def check_cmd(
     source: Source,
@@ -77,6 +128,9 @@ def check_cmd(
 ) -> None:
     """Score every observation of a ledger against a scenario's predictive bands.
 
+    A calibrated scenario with a posterior sample uses the sample's observation
+    factors (one particle per replicate), not the factors' prior ranges.
+
     Per observation: the 5-95 % predictive band of what its source would report
     (observation model applied), the percentile it falls at, whether it is inside the
     50 % and 90 % bands, the interval score and CRPS (log scale). Then summaries by
@@ -93,7 +147,13 @@ def check_cmd(
             f"no observation in {observations} can be compared with {result.scenario.name}; "
             "see the reasons with --format csv"
         )
-    checked = check(result, resolved, seed=seed, label=run_id or result.scenario.name)
+    posterior, posterior_notes = _posterior_factors(
+        source, run_id, result.scenario, resolved, runs=result.runs, seed=seed
+    )
+    checked = check(
+        result, resolved, seed=seed, posterior=posterior, label=run_id or result.scenario.name
+    )
+    checked.notes[:0] = posterior_notes
     table = checked.table
     n_out = len(resolved.measurements) + len(resolved.unusable)
     title = (

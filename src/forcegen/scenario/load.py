@@ -33,6 +33,7 @@ from forcegen.scenario.yamlsource import MAX_BYTES, YamlDocument, parse_yaml
 __all__ = [
     "LedgerFile",
     "LoadedScenario",
+    "builtin_particles",
     "builtin_title",
     "list_builtin",
     "load_scenario",
@@ -167,6 +168,18 @@ def list_builtin() -> list[str]:
         return []
     stems = [item.name[: -len(".yaml")] for item in folder.iterdir() if item.name.endswith(".yaml")]
     return sorted(stem for stem in stems if stem and not _is_ledger_name(stem))
+
+
+def builtin_particles(name: str) -> Path | None:
+    """The posterior sample shipped beside built-in ``name`` (``<name>-particles.csv``
+    in the built-in folder, for a calibrated built-in), or None. Read by
+    :mod:`forcegen.analysis.posterior_runs`, so runs of the built-in draw its
+    calibrated parameters jointly, as runs of its file would."""
+    if name not in list_builtin():
+        return None
+    item = _builtin_dir().joinpath(name + "-particles.csv")
+    # An installed package is a folder on disk; a zipped one would need extracting.
+    return Path(str(item)) if item.is_file() and Path(str(item)).is_file() else None
 
 
 def builtin_title(name: str) -> str:
