@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from forcegen.observations.measure import Measurement, Resolved, Truth
+from forcegen.observations.measure import DAYS_PER_YEAR, Measurement, Resolved, Truth
 from forcegen.observations.scoring import (
     QUANTILES,
     crps_sample,
@@ -147,7 +147,14 @@ def predictive_draws(
 def factor_matrix(
     ms: tuple[Measurement, ...] | list[Measurement], groups: list[str], fu: FloatArray
 ) -> FloatArray:
-    """``(draws, n)`` observation factors from the groups' quantiles ``fu``."""
+    """``(draws, n)`` observation factors from the unknowns' quantiles ``fu`` (columns
+    in ``groups`` order, :attr:`Resolved.groups`).
+
+    A row's factor is ``f0 × exp(drift × years)``: ``f0`` uniform on the model's range
+    (its group's column), ``drift`` uniform on the model's drift range (the column
+    ``group~drift``, or the point when the range is one), ``years`` the row's
+    :attr:`~forcegen.observations.measure.Measurement.years`. A model without drift
+    gives ``f0`` unchanged."""
     out = np.ones((fu.shape[0], len(ms)))
     for i, m in enumerate(ms):
         if m.factor_uncertain:
@@ -155,6 +162,14 @@ def factor_matrix(
             out[:, i] = m.model.low + (m.model.high - m.model.low) * fu[:, g]
         else:
             out[:, i] = m.model.low
+        if not m.model.drifts:
+            continue
+        lo, hi = m.model.drift_low, m.model.drift_high
+        if m.drift_uncertain:
+            drift = lo + (hi - lo) * fu[:, groups.index(m.drift_group)]
+            out[:, i] *= np.exp(drift * m.years)
+        else:
+            out[:, i] *= math.exp(lo * m.years)
     return out
 
 
@@ -226,7 +241,15 @@ def _describe(m: Measurement) -> str:
     if model.kind == "estimate":
         return f"estimate ±{m.log_sd:.2g} log"
     what = "fraction" if model.kind == "count" else "factor"
-    return f"{model.kind}: {what} {model.low:g}–{model.high:g}, error {m.log_sd:.2g} log"
+    drift = ""
+    if model.drifts:
+        span = (
+            f"{model.drift_low:+g}"
+            if not m.drift_uncertain
+            else f"{model.drift_low:+g} to {model.drift_high:+g}"
+        )
+        drift = f" × exp(drift {span}/yr × {m.years:.2f} yr)"
+    return f"{model.kind}: {what} {model.low:g}–{model.high:g}{drift}, error {m.log_sd:.2g} log"
 
 
 def summarise(table: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -384,7 +407,15 @@ def _fans(
             continue
         start = template.first_day if template.spec.measure != "stock" else 0
         days = list(range(start, horizon, FAN_STEP_DAYS))
-        pseudo = tuple(dataclasses.replace(template, last_day=d) for d in days)
+        # A drifting factor is evaluated on each day of the fan, as on a row's date.
+        pseudo = tuple(
+            dataclasses.replace(
+                template,
+                last_day=d,
+                years=template.years + (d - template.last_day) / DAYS_PER_YEAR,
+            )
+            for d in days
+        )
         fan = dataclasses.replace(resolved, measurements=pseudo)
         draws = predictive_draws(fan, Truth.of(fan).flows(result), rng, repeats=repeats)
         qs = quantiles(draws)
