@@ -12,6 +12,7 @@ observations over the predictive bands.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -45,9 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECK_COLUMNS",
+    "STATUS_COLOURS",
+    "UNVERIFIED",
     "CheckResult",
     "PosteriorDraws",
     "check",
+    "known_by",
     "predictive_draws",
     "score_table",
     "summarise",
@@ -305,9 +309,9 @@ class CheckResult:
             columns=["id", "quantity", "reason"],
         )
 
-    def figure(self, quantity: str) -> Figure:
-        """Observations of one series over its predictive bands."""
-        return series_figure(self, quantity)
+    def figure(self, quantity: str, *, cutoff: dt.date | None = None) -> Figure:
+        """Observations of one series over its predictive bands (:func:`series_figure`)."""
+        return series_figure(self, quantity, cutoff=cutoff)
 
     def write(self, out: str | Path, *, force: bool = False) -> dict[str, Path]:
         """Write ``check.csv``, ``check-by-series.csv``, ``check-by-source.csv``,
@@ -434,10 +438,35 @@ def _fans(
     return pd.concat(frames, ignore_index=True)
 
 
-def series_figure(result: CheckResult, quantity: str) -> Figure:
+UNVERIFIED = "unverified_report"
+"""The verification status of rows that rest on unverified claims (marked in every
+figure and table of observations)."""
+STATUS_COLOURS: dict[str, str] = {
+    "independent_count": "#b2182b",
+    "official_claim": "#e08214",
+    "estimate": "#1b7837",
+    "unverified_report": "#762a83",
+}
+"""Colour of an observation by its verification status in the figures."""
+
+
+def known_by(m: Measurement, cutoff: dt.date) -> bool:
+    """Whether a row was known at ``cutoff``: published on or before it and covering a
+    period that ends by then (the training rule of ``forcegen backtest``)."""
+    end = m.row.period_end.as_end() if m.row.period_end is not None else m.row.published_date
+    return m.row.published_date <= cutoff and end <= cutoff
+
+
+def series_figure(result: CheckResult, quantity: str, *, cutoff: dt.date | None = None) -> Figure:
     """One series: the predictive fan by day (if its rows share a period start), each
-    observation's own 50 %/90 % predictive interval, and the observations."""
+    observation's own 50 %/90 % predictive interval, and the observations, coloured by
+    verification status: a dot for a figure (with the source's stated range as an
+    error bar, when it gives one), ▲ for a lower bound ("more than"), ▼ for an upper
+    bound. With ``cutoff``, rows not known by then (:func:`known_by`) are drawn
+    hollow, right of a dashed line at the cut-off: out of sample. The title counts the
+    rows resting on unverified reports."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fig = Figure(figsize=(7.0, 3.6), layout="constrained")
     ax = fig.subplots()
@@ -447,36 +476,55 @@ def series_figure(result: CheckResult, quantity: str) -> Figure:
         ax.fill_between(x, fan["q05"], fan["q95"], color="#c6dbef", label="90% predictive")
         ax.fill_between(x, fan["q25"], fan["q75"], color="#6baed6", label="50% predictive")
         ax.plot(x, fan["q50"], color="#08306b", linewidth=1.0, label="median")
-    rows = result.table[result.table["quantity"] == quantity]
+    chosen = (result.table["quantity"] == quantity).to_numpy()
+    rows = result.table[chosen]
+    ms = [m for m, keep in zip(result.resolved.measurements, chosen, strict=True) if keep]
     dates = pd.to_datetime(rows["date"]).to_numpy()
     ax.vlines(dates, rows["q05"], rows["q95"], color="#4292c6", linewidth=1.0)
     ax.vlines(dates, rows["q25"], rows["q75"], color="#08519c", linewidth=3.0)
-    colours = {
-        "independent_count": "#b2182b",
-        "official_claim": "#e08214",
-        "estimate": "#1b7837",
-        "unverified_report": "#762a83",
-    }
-    for status, part in rows.groupby("verification", sort=False):
+    later = np.array([cutoff is not None and not known_by(m, cutoff) for m in ms], dtype=bool)
+    markers = {"point": "o", "lower": "^", "upper": "v"}
+    shown: set[str] = set()
+    for i, m in enumerate(ms):
+        status = m.row.verification
+        colour = STATUS_COLOURS.get(status, "black")
+        y = m.observed
+        if m.row.low is not None and m.row.high is not None and m.row.bound == "point":
+            # The source's own range, in model units (a percent as a share).
+            scale = y / m.row.value
+            ax.vlines(dates[i], m.row.low * scale, m.row.high * scale, color=colour, lw=0.8)
+        label = f"observed ({status})" if status not in shown else None
+        shown.add(status)
         ax.scatter(
-            pd.to_datetime(part["date"]).to_numpy(),
-            part["observed"],
-            s=22,
+            [dates[i]],
+            [y],
+            s=26,
             zorder=3,
-            color=colours.get(str(status), "black"),
-            marker="o",
-            label=f"observed ({status})",
+            marker=markers.get(m.row.bound, "o"),
+            facecolors="white" if later[i] else colour,
+            edgecolors=colour,
+            linewidths=1.2,
+            label=label,
         )
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
+    if cutoff is not None:
+        ax.axvline(
+            # Dates go through matplotlib's unit converters; its stubs say float.
+            np.datetime64(cutoff),  # type: ignore[arg-type]
+            color="#444444",
+            linestyle="--",
+            linewidth=0.9,
+            label=f"cut-off {cutoff} (hollow: out of sample)",
+        )
     ax.set_yscale("log")
     # Plain numbers: mathtext tick labels would be escaped by literal_figure_text.
     ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:.2g}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    unverified = sum(m.row.verification == UNVERIFIED for m in ms)
+    rests = f"; {unverified} rest on unverified reports" if unverified else "; none unverified"
     ax.set_title(
         f"{quantity}: observations over the predictive bands\nof {result.label} "
-        f"({int(rows['inside90'].sum())} of {len(rows)} inside their 90% band)",
+        f"({int(rows['inside90'].sum())} of {len(rows)} inside their 90% band{rests})",
         fontsize=9,
         loc="left",
     )
