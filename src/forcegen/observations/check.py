@@ -409,6 +409,10 @@ def _fans(
             continue
         if template.spec.measure != "stock" and len({m.first_day for m in ms}) > 1:
             continue
+        # A single flow over its own period (a month's, a year's) is no series over
+        # time: continuing it past its period would draw a running total it is not.
+        if template.spec.measure != "stock" and not template.spec.running_total and len(ms) < 2:
+            continue
         start = template.first_day if template.spec.measure != "stock" else 0
         days = list(range(start, horizon, FAN_STEP_DAYS))
         # A drifting factor is evaluated on each day of the fan, as on a row's date.
@@ -516,6 +520,13 @@ def series_figure(result: CheckResult, quantity: str, *, cutoff: dt.date | None 
             label=f"cut-off {cutoff} (hollow: out of sample)",
         )
     ax.set_yscale("log")
+    # The fan of a flow starts near zero on its first day; the axis shows the rows.
+    lows = [*rows["q05"], *(m.observed for m in ms), *(m.observed * 0.5 for m in ms)]
+    highs = [*rows["q95"], *(m.observed for m in ms)]
+    bottom = min(v for v in lows if v > 0) / 1.5 if any(v > 0 for v in lows) else None
+    if bottom is not None:
+        top = max(max(highs), float(fan["q95"].max()) if len(fan) else 0.0) * 1.5
+        ax.set_ylim(bottom, top)
     # Plain numbers: mathtext tick labels would be escaped by literal_figure_text.
     ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:.2g}"))

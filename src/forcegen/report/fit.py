@@ -127,7 +127,7 @@ def _rows_table(rows: pd.DataFrame, cutoff: dt.date | None) -> str:
         period = f"{r['first']} – {r['date']}" if r["first"] else str(r["date"])
         cls = " class='unverified'" if r["unverified"] else ""
         body.append(
-            f"<tr id='obs-{_e(r['id'])}'{cls}><td class='mono'>{_e(r['id'])}</td>"
+            f"<tr id='obs-{_e(r['id'])}'{cls}><td class='id'>{_e(r['id'])}</td>"
             f"<td>{_e(period)}</td><td>{_status(str(r['verification']), bool(r['unverified']))}"
             f"<br>{_e(r['claimant'])}</td>"
             f"<td class='v'>{_observed(r)}</td>"
@@ -162,7 +162,7 @@ def _disagreement_html(table: pd.DataFrame, cutoff: dt.date | None) -> str:
         cls = " class='unverified'" if r["unverified"] else ""
         url = f"<br><span class='url'>{_e(r['url'])}</span>" if r["url"] else ""
         body.append(
-            f"<tr{cls}><td class='mono'><a href='#obs-{_e(r['id'])}'>{_e(r['id'])}</a></td>"
+            f"<tr{cls}><td class='id'><a href='#obs-{_e(r['id'])}'>{_e(r['id'])}</a></td>"
             f"<td>{_e(r['quantity'])}<br><span class='hint'>{_e(r['date'])}</span></td>"
             f"<td>{_e(r['claimant'])}<br><span class='hint'>{_e(r['title'])}</span>{url}</td>"
             f"<td>{_status(str(r['verification']), bool(r['unverified']))}</td>"

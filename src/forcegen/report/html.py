@@ -733,6 +733,8 @@ h4{font-size:15px;margin:20px 0 4px}
 .unv{font-size:11.5px;color:var(--warn);white-space:nowrap}
 tr.unverified td{background:#fbf6ff}
 table.obs{font-size:12.5px}
+table.obs td.id{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+table.obs .url{font-size:11px}
 details{margin:12px 0;font-size:13px}
 @media print{a.weak{border:none}nav{display:none}}
 """
