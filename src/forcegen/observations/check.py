@@ -472,8 +472,11 @@ def series_figure(result: CheckResult, quantity: str, *, cutoff: dt.date | None 
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
+    # Fixed margins, not constrained layout: a report draws one figure per series, and
+    # the layout solver would double the drawing time of each.
+    fig = Figure(figsize=(7.0, 3.6))
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.86, bottom=0.09)
     fan = result.fans[result.fans["quantity"] == quantity]
     if len(fan):
         x = fan["date"].to_numpy()
@@ -519,6 +522,11 @@ def series_figure(result: CheckResult, quantity: str, *, cutoff: dt.date | None 
             linewidth=0.9,
             label=f"cut-off {cutoff} (hollow: out of sample)",
         )
+    if not len(fan):
+        # Without a fan, a lone date would be centred in years of empty axis.
+        span = [pd.Timestamp(d) for d in dates] + ([pd.Timestamp(cutoff)] if cutoff else [])
+        margin = pd.Timedelta(days=45)
+        ax.set_xlim(min(span) - margin, max(span) + margin)  # type: ignore[arg-type]
     ax.set_yscale("log")
     # The fan of a flow starts near zero on its first day; the axis shows the rows.
     lows = [*rows["q05"], *(m.observed for m in ms), *(m.observed * 0.5 for m in ms)]

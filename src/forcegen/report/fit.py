@@ -164,7 +164,8 @@ def _disagreement_html(table: pd.DataFrame, cutoff: dt.date | None) -> str:
         body.append(
             f"<tr{cls}><td class='id'><a href='#obs-{_e(r['id'])}'>{_e(r['id'])}</a></td>"
             f"<td>{_e(r['quantity'])}<br><span class='hint'>{_e(r['date'])}</span></td>"
-            f"<td>{_e(r['claimant'])}<br><span class='hint'>{_e(r['title'])}</span>{url}</td>"
+            f"<td class='src'>{_e(r['claimant'])}<br><span class='hint'>{_e(r['title'])}</span>"
+            f"{url}</td>"
             f"<td>{_status(str(r['verification']), bool(r['unverified']))}</td>"
             f"<td class='v'>{_observed(r)}</td>"
             f"<td class='v'><span class='band'>{_num(r['q05'])} – {_num(r['q95'])}</span></td>"

@@ -732,9 +732,10 @@ footer{margin-top:40px;font-size:12.5px;color:var(--muted)}
 h4{font-size:15px;margin:20px 0 4px}
 .unv{font-size:11.5px;color:var(--warn);white-space:nowrap}
 tr.unverified td{background:#fbf6ff}
-table.obs{font-size:12.5px}
+table.obs{font-size:12.5px;min-width:720px}
 table.obs td.id{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 table.obs .url{font-size:11px}
+table.obs td.src{min-width:220px}
 details{margin:12px 0;font-size:13px}
 @media print{a.weak{border:none}nav{display:none}}
 """
