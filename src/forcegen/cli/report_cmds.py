@@ -224,11 +224,33 @@ def report(
     ] = None,
     overrides: SetOption = None,
     no_store: NoStoreOption = False,
+    observations: Annotated[
+        Path | None,
+        typer.Option(
+            help="Observation ledger CSV/YAML: adds the section 'Fit to the public record' "
+            "(every usable row against its predictive band, and the sources the model "
+            "disagrees with)."
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="With --observations: quantity mapping YAML (default: the shipped one)."),
+    ] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            help="With --observations: rows published or covering days after this date "
+            "(YYYY-MM-DD) are marked out of sample (default: the calibration's cut-off, "
+            "when the scenario's posterior sample records one)."
+        ),
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report: answers, figures, parameters, evidence.
 
     The headlines answer --below/--hold/--by when given, else the scenario's own
-    ``questions:``, else 75 % and 50 % of the initial deployed strength."""
+    ``questions:``, else 75 % and 50 % of the initial deployed strength. With
+    --observations, the report also scores the run against a ledger of sourced
+    observations (as ``forcegen check``)."""
     from forcegen.report.html import is_report, questions_for, write_report
 
     # Before simulating: a refusal after the simulation would waste the user's wait.
@@ -236,6 +258,23 @@ def report(
     when = _parse_date(by)
     if when is not None and hold is None:
         raise typer.BadParameter("--by is the date of --hold; give --hold N too", param_hint="--by")
+    if observations is None and (mapping is not None or cutoff is not None):
+        raise typer.BadParameter(
+            "--mapping and --cutoff belong to --observations; give the ledger too",
+            param_hint="--observations",
+        )
+    cut = _parse_date(cutoff)
+    cut_basis = "--cutoff" if cut is not None else ""
+    if observations is not None and cut is None:
+        cut = calibration_cutoff(source)
+        cut_basis = "the cut-off the scenario was calibrated with" if cut is not None else ""
+    ledger = loaded_mapping = None
+    if observations is not None:
+        from forcegen.observations.ledger import load_ledger
+        from forcegen.observations.mapping import load_mapping
+
+        # Read (and report every problem of) the ledger before simulating.
+        ledger, loaded_mapping = load_ledger(observations), load_mapping(mapping)
     result, run_id = load_or_simulate(
         source,
         runs=runs,
@@ -253,6 +292,20 @@ def report(
         )[0]
         for o in compare_with or []
     ]
+    fit = None
+    if ledger is not None and loaded_mapping is not None and observations is not None:
+        from forcegen.observations.check import check
+        from forcegen.observations.measure import resolve
+        from forcegen.report.fit import FitSection
+
+        resolved = resolve(ledger, result.scenario, loaded_mapping)
+        if not resolved.measurements:
+            raise UsageError(
+                f"no observation in {observations} can be compared with "
+                f"{result.scenario.name}; list the reasons with forcegen check"
+            )
+        checked = check(result, resolved, seed=seed, label=run_id or result.scenario.name)
+        fit = FitSection(checked, observations.name, cut, cut_basis)
     path = write_report(
         result,
         out,
@@ -260,8 +313,27 @@ def report(
         comparison=others or None,
         questions=asked,
         force=force,
+        fit=fit,
     )
     console.print(f"wrote {path}")
+
+
+def calibration_cutoff(source: str) -> dt.date | None:
+    """The cut-off a calibrated scenario file was calibrated with: ``cutoff=YYYY-MM-DD``
+    on the marker line of the posterior sample beside it (None when there is none, or
+    ``source`` is a built-in name or a stored run)."""
+    from forcegen.analysis.posterior_runs import particles_beside, read_header
+
+    path = particles_beside(source)
+    if path is None:
+        return None
+    text = read_header(path).get("cutoff")
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{path}: line 1: cutoff={text!r} is not a date YYYY-MM-DD") from None
 
 
 # --------------------------------------------------------------------------- plot

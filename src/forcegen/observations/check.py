@@ -12,6 +12,7 @@ observations over the predictive bands.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from forcegen.observations.measure import Measurement, Resolved, Truth
+from forcegen.observations.measure import DAYS_PER_YEAR, Measurement, Resolved, Truth
 from forcegen.observations.scoring import (
     QUANTILES,
     crps_sample,
@@ -45,9 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECK_COLUMNS",
+    "STATUS_COLOURS",
+    "UNVERIFIED",
     "CheckResult",
     "PosteriorDraws",
     "check",
+    "known_by",
     "predictive_draws",
     "score_table",
     "summarise",
@@ -147,7 +151,14 @@ def predictive_draws(
 def factor_matrix(
     ms: tuple[Measurement, ...] | list[Measurement], groups: list[str], fu: FloatArray
 ) -> FloatArray:
-    """``(draws, n)`` observation factors from the groups' quantiles ``fu``."""
+    """``(draws, n)`` observation factors from the unknowns' quantiles ``fu`` (columns
+    in ``groups`` order, :attr:`Resolved.groups`).
+
+    A row's factor is ``f0 × exp(drift × years)``: ``f0`` uniform on the model's range
+    (its group's column), ``drift`` uniform on the model's drift range (the column
+    ``group~drift``, or the point when the range is one), ``years`` the row's
+    :attr:`~forcegen.observations.measure.Measurement.years`. A model without drift
+    gives ``f0`` unchanged."""
     out = np.ones((fu.shape[0], len(ms)))
     for i, m in enumerate(ms):
         if m.factor_uncertain:
@@ -155,6 +166,14 @@ def factor_matrix(
             out[:, i] = m.model.low + (m.model.high - m.model.low) * fu[:, g]
         else:
             out[:, i] = m.model.low
+        if not m.model.drifts:
+            continue
+        lo, hi = m.model.drift_low, m.model.drift_high
+        if m.drift_uncertain:
+            drift = lo + (hi - lo) * fu[:, groups.index(m.drift_group)]
+            out[:, i] *= np.exp(drift * m.years)
+        else:
+            out[:, i] *= math.exp(lo * m.years)
     return out
 
 
@@ -226,7 +245,15 @@ def _describe(m: Measurement) -> str:
     if model.kind == "estimate":
         return f"estimate ±{m.log_sd:.2g} log"
     what = "fraction" if model.kind == "count" else "factor"
-    return f"{model.kind}: {what} {model.low:g}–{model.high:g}, error {m.log_sd:.2g} log"
+    drift = ""
+    if model.drifts:
+        span = (
+            f"{model.drift_low:+g}"
+            if not m.drift_uncertain
+            else f"{model.drift_low:+g} to {model.drift_high:+g}"
+        )
+        drift = f" × exp(drift {span}/yr × {m.years:.2f} yr)"
+    return f"{model.kind}: {what} {model.low:g}–{model.high:g}{drift}, error {m.log_sd:.2g} log"
 
 
 def summarise(table: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -282,9 +309,9 @@ class CheckResult:
             columns=["id", "quantity", "reason"],
         )
 
-    def figure(self, quantity: str) -> Figure:
-        """Observations of one series over its predictive bands."""
-        return series_figure(self, quantity)
+    def figure(self, quantity: str, *, cutoff: dt.date | None = None) -> Figure:
+        """Observations of one series over its predictive bands (:func:`series_figure`)."""
+        return series_figure(self, quantity, cutoff=cutoff)
 
     def write(self, out: str | Path, *, force: bool = False) -> dict[str, Path]:
         """Write ``check.csv``, ``check-by-series.csv``, ``check-by-source.csv``,
@@ -382,9 +409,21 @@ def _fans(
             continue
         if template.spec.measure != "stock" and len({m.first_day for m in ms}) > 1:
             continue
+        # A single flow over its own period (a month's, a year's) is no series over
+        # time: continuing it past its period would draw a running total it is not.
+        if template.spec.measure != "stock" and not template.spec.running_total and len(ms) < 2:
+            continue
         start = template.first_day if template.spec.measure != "stock" else 0
         days = list(range(start, horizon, FAN_STEP_DAYS))
-        pseudo = tuple(dataclasses.replace(template, last_day=d) for d in days)
+        # A drifting factor is evaluated on each day of the fan, as on a row's date.
+        pseudo = tuple(
+            dataclasses.replace(
+                template,
+                last_day=d,
+                years=template.years + (d - template.last_day) / DAYS_PER_YEAR,
+            )
+            for d in days
+        )
         fan = dataclasses.replace(resolved, measurements=pseudo)
         draws = predictive_draws(fan, Truth.of(fan).flows(result), rng, repeats=repeats)
         qs = quantiles(draws)
@@ -403,49 +442,108 @@ def _fans(
     return pd.concat(frames, ignore_index=True)
 
 
-def series_figure(result: CheckResult, quantity: str) -> Figure:
-    """One series: the predictive fan by day (if its rows share a period start), each
-    observation's own 50 %/90 % predictive interval, and the observations."""
-    from matplotlib.figure import Figure
+UNVERIFIED = "unverified_report"
+"""The verification status of rows that rest on unverified claims (marked in every
+figure and table of observations)."""
+STATUS_COLOURS: dict[str, str] = {
+    "independent_count": "#b2182b",
+    "official_claim": "#e08214",
+    "estimate": "#1b7837",
+    "unverified_report": "#762a83",
+}
+"""Colour of an observation by its verification status in the figures."""
 
-    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
+
+def known_by(m: Measurement, cutoff: dt.date) -> bool:
+    """Whether a row was known at ``cutoff``: published on or before it and covering a
+    period that ends by then (the training rule of ``forcegen backtest``)."""
+    end = m.row.period_end.as_end() if m.row.period_end is not None else m.row.published_date
+    return m.row.published_date <= cutoff and end <= cutoff
+
+
+def series_figure(result: CheckResult, quantity: str, *, cutoff: dt.date | None = None) -> Figure:
+    """One series: the predictive fan by day (if its rows share a period start), each
+    observation's own 50 %/90 % predictive interval, and the observations, coloured by
+    verification status: a dot for a figure (with the source's stated range as an
+    error bar, when it gives one), ▲ for a lower bound ("more than"), ▼ for an upper
+    bound. With ``cutoff``, rows not known by then (:func:`known_by`) are drawn
+    hollow, right of a dashed line at the cut-off: out of sample. The title counts the
+    rows resting on unverified reports."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    # Fixed margins, not constrained layout: a report draws one figure per series, and
+    # the layout solver would double the drawing time of each.
+    fig = Figure(figsize=(7.0, 3.6))
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.86, bottom=0.09)
     fan = result.fans[result.fans["quantity"] == quantity]
     if len(fan):
         x = fan["date"].to_numpy()
         ax.fill_between(x, fan["q05"], fan["q95"], color="#c6dbef", label="90% predictive")
         ax.fill_between(x, fan["q25"], fan["q75"], color="#6baed6", label="50% predictive")
         ax.plot(x, fan["q50"], color="#08306b", linewidth=1.0, label="median")
-    rows = result.table[result.table["quantity"] == quantity]
+    chosen = (result.table["quantity"] == quantity).to_numpy()
+    rows = result.table[chosen]
+    ms = [m for m, keep in zip(result.resolved.measurements, chosen, strict=True) if keep]
     dates = pd.to_datetime(rows["date"]).to_numpy()
     ax.vlines(dates, rows["q05"], rows["q95"], color="#4292c6", linewidth=1.0)
     ax.vlines(dates, rows["q25"], rows["q75"], color="#08519c", linewidth=3.0)
-    colours = {
-        "independent_count": "#b2182b",
-        "official_claim": "#e08214",
-        "estimate": "#1b7837",
-        "unverified_report": "#762a83",
-    }
-    for status, part in rows.groupby("verification", sort=False):
+    later = np.array([cutoff is not None and not known_by(m, cutoff) for m in ms], dtype=bool)
+    markers = {"point": "o", "lower": "^", "upper": "v"}
+    shown: set[str] = set()
+    for i, m in enumerate(ms):
+        status = m.row.verification
+        colour = STATUS_COLOURS.get(status, "black")
+        y = m.observed
+        if m.row.low is not None and m.row.high is not None and m.row.bound == "point":
+            # The source's own range, in model units (a percent as a share).
+            scale = y / m.row.value
+            ax.vlines(dates[i], m.row.low * scale, m.row.high * scale, color=colour, lw=0.8)
+        label = f"observed ({status})" if status not in shown else None
+        shown.add(status)
         ax.scatter(
-            pd.to_datetime(part["date"]).to_numpy(),
-            part["observed"],
-            s=22,
+            [dates[i]],
+            [y],
+            s=26,
             zorder=3,
-            color=colours.get(str(status), "black"),
-            marker="o",
-            label=f"observed ({status})",
+            marker=markers.get(m.row.bound, "o"),
+            facecolors="white" if later[i] else colour,
+            edgecolors=colour,
+            linewidths=1.2,
+            label=label,
         )
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
+    if cutoff is not None:
+        ax.axvline(
+            # Dates go through matplotlib's unit converters; its stubs say float.
+            np.datetime64(cutoff),  # type: ignore[arg-type]
+            color="#444444",
+            linestyle="--",
+            linewidth=0.9,
+            label=f"cut-off {cutoff} (hollow: out of sample)",
+        )
+    if not len(fan):
+        # Without a fan, a lone date would be centred in years of empty axis.
+        span = [pd.Timestamp(d) for d in dates] + ([pd.Timestamp(cutoff)] if cutoff else [])
+        margin = pd.Timedelta(days=45)
+        ax.set_xlim(min(span) - margin, max(span) + margin)  # type: ignore[arg-type]
     ax.set_yscale("log")
+    # The fan of a flow starts near zero on its first day; the axis shows the rows.
+    lows = [*rows["q05"], *(m.observed for m in ms), *(m.observed * 0.5 for m in ms)]
+    highs = [*rows["q95"], *(m.observed for m in ms)]
+    bottom = min(v for v in lows if v > 0) / 1.5 if any(v > 0 for v in lows) else None
+    if bottom is not None:
+        top = max(max(highs), float(fan["q95"].max()) if len(fan) else 0.0) * 1.5
+        ax.set_ylim(bottom, top)
     # Plain numbers: mathtext tick labels would be escaped by literal_figure_text.
     ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:.2g}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    unverified = sum(m.row.verification == UNVERIFIED for m in ms)
+    rests = f"; {unverified} rest on unverified reports" if unverified else "; none unverified"
     ax.set_title(
         f"{quantity}: observations over the predictive bands\nof {result.label} "
-        f"({int(rows['inside90'].sum())} of {len(rows)} inside their 90% band)",
+        f"({int(rows['inside90'].sum())} of {len(rows)} inside their 90% band{rests})",
         fontsize=9,
         loc="left",
     )

@@ -13,6 +13,7 @@ Problems are reported all at once, located in the mapping file.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import fnmatch
@@ -116,6 +117,9 @@ class SourceModel:
         low, high: Range of the factor (1, 1 for estimates).
         log_sd: Log-scale error sd.
         why: The reason for the range (assumptions say so).
+        drift_low, drift_high: Range of the factor's drift (per year, natural-log
+            scale): the factor at date t is ``f0 × exp(drift × years since the
+            mapping's drift_reference)``, drift uniform on the range; 0, 0 = constant.
     """
 
     kind: ModelKind
@@ -123,6 +127,13 @@ class SourceModel:
     high: float
     log_sd: float
     why: str = ""
+    drift_low: float = 0.0
+    drift_high: float = 0.0
+
+    @property
+    def drifts(self) -> bool:
+        """Whether the factor may change over time (a drift range other than 0, 0)."""
+        return self.drift_low != 0.0 or self.drift_high != 0.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,8 @@ class QuantitySpec:
         low, high: Factor range overriding the source kind's (None: the default).
         why: Reason for the override, or why the quantity is unusable.
         line: Line in the mapping file.
+        drift_low, drift_high: Drift range (per year) overriding the source kind's
+            (None: the default).
     """
 
     quantity: str
@@ -171,6 +184,8 @@ class QuantitySpec:
     high: float | None = None
     why: str = ""
     line: int = 0
+    drift_low: float | None = None
+    drift_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,8 @@ class QuantityMap:
         models: Verification status → its source model.
         before_start: Term text → the truth assumed before a scenario's start.
         quantities: Quantity name → what it measures.
+        drift_reference: Date at which a drifting factor equals its ``f0`` (the
+            ``drift_reference`` key; default ``war_start``).
     """
 
     path: str
@@ -190,13 +207,27 @@ class QuantityMap:
     models: dict[str, SourceModel]
     before_start: dict[str, BeforeStart]
     quantities: dict[str, QuantitySpec]
+    drift_reference: dt.date | None = None
+
+    @property
+    def drift_from(self) -> dt.date:
+        """The date a drifting factor's years are counted from."""
+        return self.drift_reference or self.war_start
 
     def model_for(self, verification: str, spec: QuantitySpec) -> SourceModel:
-        """The source model of a row: its kind's, with the quantity's range if set."""
+        """The source model of a row: its kind's, with the quantity's factor range and
+        drift range if set (an estimate has neither)."""
         base = self.models[verification]
-        if spec.low is None or spec.high is None or base.kind == "estimate":
+        if base.kind == "estimate":
             return base
-        return SourceModel(base.kind, spec.low, spec.high, base.log_sd, spec.why or base.why)
+        model = base
+        if spec.low is not None and spec.high is not None:
+            model = dataclasses.replace(
+                model, low=spec.low, high=spec.high, why=spec.why or base.why
+            )
+        if spec.drift_low is not None and spec.drift_high is not None:
+            model = dataclasses.replace(model, drift_low=spec.drift_low, drift_high=spec.drift_high)
+        return model
 
 
 def builtin_mapping_path() -> Path:
@@ -245,6 +276,23 @@ class _Reader:
             return None
         return float(value[0]), float(value[1])
 
+    def drift_of(self, value: Any, path: tuple[str | int, ...]) -> tuple[float, float] | None:
+        """A drift range per year: any signed [LOW, HIGH], at most 1 in size (a factor
+        changing e-fold a year is not "slow")."""
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            or not all(math.isfinite(float(v)) for v in value)
+            or not float(value[0]) <= float(value[1])
+        ):
+            self.bad(path, f"expected [LOW, HIGH] per year with LOW <= HIGH, got {value!r}")
+            return None
+        if max(abs(float(v)) for v in value) > 1:
+            self.bad(path, "a drift is per year on the log scale; at most 1 (e-fold a year)")
+            return None
+        return float(value[0]), float(value[1])
+
     def read(self) -> QuantityMap:
         data = self.doc.data
         war_start = data.get("war_start")
@@ -254,9 +302,13 @@ class _Reader:
         models = self.read_models(data.get("models"))
         before = self.read_before(data.get("before_start") or {})
         quantities = self.read_quantities(data.get("quantities"))
+        reference = data.get("drift_reference")
+        if reference is not None and not isinstance(reference, dt.date):
+            self.bad(("drift_reference",), "expected a date YYYY-MM-DD")
+            reference = None
         if self.problems:
             raise ScenarioError(self.problems)
-        return QuantityMap(self.doc.file, war_start, models, before, quantities)
+        return QuantityMap(self.doc.file, war_start, models, before, quantities, reference)
 
     def read_models(self, raw: Any) -> dict[str, SourceModel]:
         out: dict[str, SourceModel] = {}
@@ -280,6 +332,15 @@ class _Reader:
                 self.bad((*path, "log_sd"), f"expected a positive number, got {sd!r}")
                 continue
             low = high = 1.0
+            drift = (0.0, 0.0)
+            if "drift" in entry:
+                if kind == "estimate":
+                    self.bad((*path, "drift"), "an estimate has no factor to drift")
+                    continue
+                read = self.drift_of(entry["drift"], (*path, "drift"))
+                if read is None:
+                    continue
+                drift = read
             if kind != "estimate":
                 rng = self.range_of(entry.get("range"), (*path, "range"))
                 if rng is None:
@@ -291,7 +352,9 @@ class _Reader:
                 if low <= 0:
                     self.bad((*path, "range"), "the factor's range must be above 0")
                     continue
-            out[status] = SourceModel(kind, low, high, float(sd), str(entry.get("why", "")))
+            out[status] = SourceModel(
+                kind, low, high, float(sd), str(entry.get("why", "")), drift[0], drift[1]
+            )
         for status in raw:
             if status not in VERIFICATIONS:
                 self.bad(
@@ -363,6 +426,15 @@ class _Reader:
                 if not entry.get("why"):
                     self.bad((*path, "range"), "say why the range differs from the default")
                     continue
+            drift_low = drift_high = None
+            if "drift" in entry:
+                drift = self.drift_of(entry["drift"], (*path, "drift"))
+                if drift is None:
+                    continue
+                if not entry.get("why"):
+                    self.bad((*path, "drift"), "say why the drift differs from the default")
+                    continue
+                drift_low, drift_high = drift
             family = entry.get("family")
             if not isinstance(family, str) or not family:
                 self.bad((*path, "family"), "name the family (observations sharing a factor)")
@@ -379,6 +451,8 @@ class _Reader:
                 high=high,
                 why=str(entry.get("why", "")),
                 line=line,
+                drift_low=drift_low,
+                drift_high=drift_high,
             )
         return out
 

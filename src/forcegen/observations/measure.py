@@ -31,6 +31,8 @@ from forcegen.results.result import SERIES, Result
 from forcegen.scenario.model import Scenario
 
 __all__ = [
+    "DAYS_PER_YEAR",
+    "DRIFT_SUFFIX",
     "Measurement",
     "Resolved",
     "ResolvedTerm",
@@ -44,6 +46,10 @@ _Z95 = 1.6448536269514722
 """Standard normal 95 % quantile: a stated range is read as a 90 % interval."""
 MIN_LOG_SD = 0.02
 """Smallest log-scale error sd, even for a tight stated range (rounding of figures)."""
+DRIFT_SUFFIX = "~drift"
+"""Suffix of a factor group's drift in :attr:`Resolved.groups`."""
+DAYS_PER_YEAR = 365.25
+"""Days of a year, for a drifting factor's years since its reference."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class Measurement:
         observed: The figure in model units (a percent as a fraction).
         log_sd: Log-scale error sd (a stated range of an estimate is its 90 % interval).
         notes: What the reader should know (terms left out, assumptions used).
+        years: Years (of 365.25 days) from the mapping's drift reference to the last
+            day of the period: where a drifting factor is evaluated.
     """
 
     row: LedgerRow
@@ -96,6 +104,7 @@ class Measurement:
     observed: float
     log_sd: float
     notes: tuple[str, ...] = ()
+    years: float = 0.0
 
     @property
     def series_label(self) -> str:
@@ -106,6 +115,16 @@ class Measurement:
     def factor_uncertain(self) -> bool:
         """Whether the factor is an unknown (a range, not a point)."""
         return self.model.high > self.model.low
+
+    @property
+    def drift_uncertain(self) -> bool:
+        """Whether the factor's drift is an unknown (a range, not a point)."""
+        return self.model.drift_high > self.model.drift_low
+
+    @property
+    def drift_group(self) -> str:
+        """The unknown of the group's drift: ``status:family~drift``."""
+        return self.group + DRIFT_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -144,8 +163,17 @@ class Resolved:
 
     @property
     def groups(self) -> list[str]:
-        """Factor groups with an uncertain factor, in order of first appearance."""
-        return list(dict.fromkeys(m.group for m in self.measurements if m.factor_uncertain))
+        """The observation model's unknowns, in order of first appearance: each factor
+        group with an uncertain factor (``status:family``), and after its first row's
+        factor, each group with an uncertain drift (``status:family~drift``). With no
+        drift range (the default) these are the factor groups alone."""
+        names: list[str] = []
+        for m in self.measurements:
+            if m.factor_uncertain:
+                names.append(m.group)
+            if m.drift_uncertain:
+                names.append(m.drift_group)
+        return list(dict.fromkeys(names))
 
     @property
     def offsets(self) -> list[str]:
@@ -289,6 +317,7 @@ def _resolve_row(row: LedgerRow, scenario: Scenario, mapping: QuantityMap) -> Me
         observed=row.value * scale,
         log_sd=log_sd,
         notes=tuple(notes),
+        years=(end - mapping.drift_from).days / DAYS_PER_YEAR,
     )
 
 

@@ -75,6 +75,8 @@ from forcegen.scenario.walk import iter_params
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from forcegen.report.fit import FitSection
+
 __all__ = [
     "GENERATOR",
     "HeadlineBasis",
@@ -388,6 +390,7 @@ def render_report(
     thresholds: Sequence[float] = (0.75, 0.5),
     q: tuple[float, float] = (0.05, 0.95),
     questions: Questions | None = None,
+    fit: FitSection | None = None,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     sc = result.scenario
@@ -603,7 +606,7 @@ def render_report(
         _head(sc),
         _header(result, store_run_id),
         _note(table),
-        _toc(comp is not None),
+        _toc(comp is not None, fit is not None),
         "<section id='headlines'><h2>Headline answers</h2>",
         f"<p class='hint'>Bands: median [{pct}] of {result.runs} replicates. Probabilities "
         "are shares of replicates, with a 95 % Wilson interval for the Monte-Carlo error "
@@ -614,6 +617,7 @@ def render_report(
         f"<section id='figures'><h2>Figures</h2>{figure_html}</section>",
         _tables(result, c, summary, pct),
         _comparison_html(comp) if comp is not None else "",
+        _fit_html(fit) if fit is not None else "",
         _parameters_html(result, table),
         _appendix(sc, table, bases, weak, rows),
         _footer(result),
@@ -631,6 +635,7 @@ def write_report(
     thresholds: Sequence[float] = (0.75, 0.5),
     questions: Questions | None = None,
     force: bool = False,
+    fit: FitSection | None = None,
 ) -> Path:
     """Write the self-contained HTML report of ``result`` to ``path``.
 
@@ -650,6 +655,8 @@ def write_report(
         questions: The user's questions (thresholds in people, a date; see
             :func:`questions_for`), answered first in place of ``thresholds``.
         force: Replace an existing file even if forcegen did not write it.
+        fit: The run checked against an observation ledger: adds the section "Fit to
+            the public record" (:mod:`forcegen.report.fit`); None leaves it out.
 
     Returns:
         The path written.
@@ -667,6 +674,7 @@ def write_report(
         comparison=comparison,
         thresholds=thresholds,
         questions=questions,
+        fit=fit,
     )
     with atomic_file(out, force=force, recognise=is_report) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -721,6 +729,14 @@ gap:0 12px;font-size:13px;margin:4px 0}.claim dt{color:var(--muted)}.claim dd{ma
 ul.names{columns:2;font-size:12.5px;margin:4px 0 8px}
 :target{outline:2px solid #e69f00;outline-offset:2px}
 footer{margin-top:40px;font-size:12.5px;color:var(--muted)}
+h4{font-size:15px;margin:20px 0 4px}
+.unv{font-size:11.5px;color:var(--warn);white-space:nowrap}
+tr.unverified td{background:#fbf6ff}
+table.obs{font-size:12.5px;min-width:720px}
+table.obs td.id{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+table.obs .url{font-size:11px}
+table.obs td.src{min-width:220px}
+details{margin:12px 0;font-size:13px}
 @media print{a.weak{border:none}nav{display:none}}
 """
 
@@ -786,12 +802,19 @@ def _note(table: EvidenceTable) -> str:
     )
 
 
-def _toc(with_comparison: bool) -> str:
+def _fit_html(fit: FitSection) -> str:
+    from forcegen.report.fit import fit_html
+
+    return fit_html(fit, _png)
+
+
+def _toc(with_comparison: bool, with_fit: bool = False) -> str:
     items = [
         ("headlines", "Headline answers"),
         ("figures", "Figures"),
         ("tables", "Tables"),
         *([("comparison", "Comparison")] if with_comparison else []),
+        *([("fit", "Fit to the public record")] if with_fit else []),
         ("parameters", "Parameters and sampled ranges"),
         ("appendix", "Evidence appendix"),
     ]
