@@ -145,12 +145,12 @@ def test_cli_bad_source_is_a_located_error(capsys: pytest.CaptureFixture[str]) -
 
 @pytest.mark.parametrize("n", [1, 2, 240, 400, 401, 1095, 36_500])
 def test_bands_are_thinned_keeping_both_ends(n: int) -> None:
-    from forcegen.explore.charts import MAX_BAND_POINTS, _thin
+    from forcegen.explore.charts import MAX_POINTS, _thin
 
     idx = _thin(n)
     assert idx[0] == 0
     assert idx[-1] == n - 1
-    assert len(idx) <= MAX_BAND_POINTS + 1
+    assert len(idx) <= MAX_POINTS + 1
     assert np.all(np.diff(idx) > 0)
-    if n <= MAX_BAND_POINTS:
+    if n <= MAX_POINTS:
         np.testing.assert_array_equal(idx, np.arange(n))
