@@ -203,7 +203,7 @@ def test_base_from_scenario_is_standalone(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "edits, off",
+    ("edits", "off"),
     [
         ((), ()),
         ((("lever:r", "channels.contract.enlistment.base_rate_per_day", "0.0002"),), ()),

@@ -154,3 +154,28 @@ def test_bands_are_thinned_keeping_both_ends(n: int) -> None:
     assert np.all(np.diff(idx) > 0)
     if n <= MAX_POINTS:
         np.testing.assert_array_equal(idx, np.arange(n))
+
+
+def test_monthly_sums_are_pandas_month_groups(small_path: Path) -> None:
+    """views.monthly (numpy bincount) equals a pandas group-by of the daily means."""
+    import pandas as pd
+
+    result = Sim(load_scenario(small_path), runs=4, seed=1).run()
+    for series, by in (("inflow", "channel"), ("outflow", "category")):
+        table = views.monthly(result, series, by)
+        kinds = "recruited" if series == "inflow" else None
+        daily = pd.DataFrame(
+            {
+                str(name): (
+                    result.total(series, channels=str(name), categories=kinds)
+                    if by == "channel"
+                    else result.total(series, categories=str(name))
+                ).mean(axis=0)
+                for name in table.columns
+            },
+            index=result.dates,
+        )
+        expected = daily.groupby(result.dates.to_period("M")).sum()
+        expected.index = pd.PeriodIndex(expected.index).to_timestamp()
+        pd.testing.assert_frame_equal(table, expected, check_freq=False)
+        assert table.to_numpy().sum() > 0

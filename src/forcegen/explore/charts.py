@@ -187,9 +187,7 @@ def fan_figure(
                 "error_y": {
                     "type": "data",
                     "symmetric": False,
-                    "array": [
-                        float(r.high - r.value) if r.high is not None else 0.0 for r in rows
-                    ],
+                    "array": [float(r.high - r.value) if r.high is not None else 0.0 for r in rows],
                     "arrayminus": [
                         float(r.value - r.low) if r.low is not None else 0.0 for r in rows
                     ],

@@ -27,8 +27,8 @@ from typing import Any
 
 from forcegen.errors import ForcegenError
 from forcegen.explore.levers import SCREEN_REPLICATES, Lever, levers, rank_inputs
+from forcegen.explore.memo import hash_of
 from forcegen.results.result import Result
-from forcegen.scenario.load import scenario_hash
 from forcegen.scenario.model import Scenario
 from forcegen.sim import Sim
 
@@ -126,7 +126,7 @@ class Simulations:
     # -- mean field ------------------------------------------------------------------
     def mean_field(self, scenario: Scenario) -> Result:
         """The mean-field trajectory of ``scenario`` (every parameter at its mean)."""
-        key = scenario_hash(scenario)
+        key = hash_of(scenario)
         with self._lock:
             if key in self._mean:
                 self._mean.move_to_end(key)
@@ -149,7 +149,7 @@ class Simulations:
     def levers(self, scenario: Scenario) -> list[Lever]:
         """The levers of ``scenario``, from a mean-field screen of
         :data:`~forcegen.explore.levers.SCREEN_REPLICATES` sampled replicates."""
-        key = scenario_hash(scenario)
+        key = hash_of(scenario)
         with self._lock:
             if key in self._levers:
                 return self._levers[key]
@@ -171,7 +171,7 @@ class Simulations:
     def want(self, scenarios: list[Scenario]) -> list[str]:
         """Ask for the ensembles of ``scenarios`` (in order of priority); any other
         ensemble still running is abandoned. Returns their keys."""
-        keys = [scenario_hash(s) for s in scenarios]
+        keys = [hash_of(s) for s in scenarios]
         with self._lock:
             self._wanted = list(zip(keys, scenarios, strict=True))
             if self._running is not None and self._running not in keys:

@@ -13,7 +13,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["Memo"]
+from forcegen.scenario.load import scenario_hash
+from forcegen.scenario.model import Scenario
+
+__all__ = ["Memo", "hash_of"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -39,13 +42,33 @@ class Memo(Generic[K, V]):
                 self._values.move_to_end(key)
                 return self._values[key]
         value = make()
+        self.put(key, value)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` as the value of ``key``."""
         with self._lock:
             self._values[key] = value
             self._values.move_to_end(key)
             while len(self._values) > self.size:
                 self._values.popitem(last=False)
-        return value
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._values)
+
+
+_HASHES: Memo[int, tuple[Scenario, str]] = Memo(256)
+
+
+def hash_of(scenario: Scenario) -> str:
+    """:func:`~forcegen.scenario.load.scenario_hash` of ``scenario``, kept for the
+    same object (a lever move asked for it five times, 15–25 ms each on a loaded
+    machine). Scenarios are not changed once validated, so an object's hash holds."""
+    kept = _HASHES.get(id(scenario), lambda: (scenario, scenario_hash(scenario)))
+    if kept[0] is scenario:
+        return kept[1]
+    # Another object at a freed object's address: hash it afresh.
+    fresh = scenario_hash(scenario)
+    _HASHES.put(id(scenario), (scenario, fresh))
+    return fresh

@@ -289,7 +289,7 @@ def _quick_build(text: str, label: str, overrides: list[str]) -> Scenario | None
         changed = YamlDocument(data, doc.locations, doc.file, doc.key_locations, doc.text)
         scenario = validate_document(changed, Scenario)
         found = scenario_problems(scenario, SourceMap(changed), strict=False)
-    except Exception:  # noqa: BLE001 - any problem: the full loader reports it
+    except Exception:  # any problem: the full loader reports it, located
         return None
     if any(p.severity == "error" for p in found):
         return None
