@@ -19,6 +19,7 @@ by (scenario hash, seed); the cache holds a few ensembles and drops the oldest.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
@@ -201,6 +202,14 @@ class Simulations:
         with self._lock:
             self._lock.wait_for(lambda: key in self._done or key in self._errors, timeout)
         return self.state(key)
+
+    def worker_pid(self, timeout: float = 600.0) -> int:
+        """The process id of the ensemble worker (starting it if it is not running):
+        one process serves every ensemble, so the imports and the compiled engine are
+        paid for once per server, not once per lever move. Waits for the ensemble
+        running, if any (at most ``timeout`` seconds)."""
+        pid: int = self._pool.submit(os.getpid).result(timeout=timeout)
+        return pid
 
     def close(self) -> None:
         """Abandon every ensemble and stop the background thread."""
