@@ -174,7 +174,20 @@ def main() -> None:
     parser.add_argument("--scenario", default="russia-2022-covert")
     parser.add_argument("--moves", type=int, default=5)
     parser.add_argument("--skip-explorer", action="store_true")
+    parser.add_argument(
+        "--skip-frameworks", action="store_true", help="measure the real explorer only"
+    )
     args = parser.parse_args()
+    if args.skip_frameworks:
+        ex = explorer_times(args.scenario, args.moves)
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print("| measurement | median s | n |\n|---|---:|---:|")
+        print(
+            f"| forcegen explore: lever → mean-field redraw | {ex['redraw']:.2f} | {args.moves} |"
+        )
+        print(f"| forcegen explore: lever back → redraw | {ex['cached']:.2f} | {args.moves} |")
+        print(f"| forcegen explore: 256-replicate ensemble | {ex['ensemble']:.2f} | 1 |")
+        return
     mean_field_line(args.scenario, RATES[0])  # compile and cache before timing
     sim = []
     for rate in RATES[-5:]:  # not the rates the slider moves to: those must be new
