@@ -343,7 +343,8 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         update_title="",
     )
     state: dict[str, str] = {"base": first}
-    # Kept per server, shared by its pages: scenarios built per setting, and figures
+    # Kept per server, shared by its pages: scenarios built per setting (with the
+    # controls that made each edit, whose problems are shown beside them), and figures
     # and answer panels per signature (a few hundred kB each).
     built: Memo[tuple[str, str], tuple[Scenario | None, dict[str, list[str]]]] = Memo(64)
     figures: Memo[str, charts.Figure] = Memo(48)
@@ -408,7 +409,8 @@ def make_app(explorer: Explorer, first: str) -> Dash:
             base, levers, lever_values, event_on, event_dates, event_sizes, searched or []
         )
         scenario, problems = built.get(
-            (base_id, setting.key()), lambda: build_from_page(base, setting)
+            (base_id, as_json(_setting_json(setting))),
+            lambda: build_from_page(base, setting),
         )
         controls = [o["id"]["control"] for o in ctx.outputs_list[1]]
         errors = ["\n".join(problems.get(c, [])) for c in controls]
