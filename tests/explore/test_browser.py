@@ -275,7 +275,9 @@ def test_the_search_box_sets_any_parameter(page: Any) -> None:
     before = _mean_field_end(page)
     page.click("#search-name")
     page.keyboard.type("losses.killed_per_day")
-    page.keyboard.press("Enter")
+    # Click the option once the list shows it (Enter could pick before it filters).
+    page.get_by_text("losses.killed_per_day — now", exact=False).first.click()
+    page.wait_for_selector("#search-name:has-text('losses.killed_per_day')")
     page.fill("#search-value", "0.003")
     page.click("#search-set")
     page.wait_for_selector("#searched-list:has-text('losses.killed_per_day = 0.003')")
