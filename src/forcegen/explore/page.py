@@ -5,7 +5,7 @@ keeps its own type hints. The flow:
 
 * a control changes → :func:`_apply` builds the scenario (or shows the problems
   beside the controls), computes its mean-field trajectory and asks for its ensemble;
-  the sliders reach it through a debounce in the browser (:data:`_DEBOUNCE_JS`), so
+  the sliders reach it through a debounce in the browser (assets/debounce.js), so
   that a key held down or pressed ten times asks for two redraws, not ten;
 * a timer (:func:`_tick`) shows the ensemble's progress and says when it is ready;
 * :func:`_charts` draws whatever is ready for the current setting and the baseline,
