@@ -111,6 +111,9 @@ def measure(url: str, last_value_js: str, thumb: str, moves: int) -> list[float]
         for key in ["ArrowRight"] * moves + ["ArrowLeft"] * moves:
             before = page.evaluate(f"() => {last_value_js}")
             page.locator(thumb).first.focus()
+            # A move after a pause, as a person makes one (the explorer merges moves
+            # that follow each other within 0.3 s: forcegen.explore.page.DEBOUNCE_MS).
+            page.wait_for_timeout(500)
             start = time.perf_counter()
             page.locator(thumb).first.press(key)
             page.wait_for_function(f"(old) => ({last_value_js}) !== old", arg=before)
@@ -129,7 +132,7 @@ PANEL_LAST = (
 )
 
 
-def explorer_times(scenario: str, moves: int) -> dict[str, float]:
+def explorer_times(scenario: str, moves: int, with_ensemble: bool = True) -> dict[str, float]:
     """The real explorer: lever move → mean-field redraw; and a 256-replicate ensemble."""
     from forcegen.explore.server import make_explorer, start
 
@@ -147,9 +150,11 @@ def explorer_times(scenario: str, moves: int) -> dict[str, float]:
     finally:
         running.stop()
     sc = explorer.bases[base_id].scenario
-    start_t = time.perf_counter()
-    fg.Sim(sc, runs=256, seed=2).run()
-    ensemble = time.perf_counter() - start_t
+    ensemble = float("nan")
+    if with_ensemble:
+        start_t = time.perf_counter()
+        fg.Sim(sc, runs=256, seed=2).run()
+        ensemble = time.perf_counter() - start_t
     return {
         "redraw": statistics.median(redraw[:moves]),
         "cached": statistics.median(redraw[moves:]),
@@ -174,7 +179,21 @@ def main() -> None:
     parser.add_argument("--scenario", default="russia-2022-covert")
     parser.add_argument("--moves", type=int, default=5)
     parser.add_argument("--skip-explorer", action="store_true")
+    parser.add_argument("--skip-ensemble", action="store_true")
+    parser.add_argument(
+        "--skip-frameworks", action="store_true", help="measure the real explorer only"
+    )
     args = parser.parse_args()
+    if args.skip_frameworks:
+        ex = explorer_times(args.scenario, args.moves, not args.skip_ensemble)
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print("| measurement | median s | n |\n|---|---:|---:|")
+        print(
+            f"| forcegen explore: lever → mean-field redraw | {ex['redraw']:.2f} | {args.moves} |"
+        )
+        print(f"| forcegen explore: lever back → redraw | {ex['cached']:.2f} | {args.moves} |")
+        print(f"| forcegen explore: 256-replicate ensemble | {ex['ensemble']:.2f} | 1 |")
+        return
     mean_field_line(args.scenario, RATES[0])  # compile and cache before timing
     sim = []
     for rate in RATES[-5:]:  # not the rates the slider moves to: those must be new

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +228,162 @@ def test_question_and_bad_input_beside_the_control(page: Any, server: Running) -
     # The server still answers.
     page.goto(server.url)
     page.wait_for_selector("#probability")
+
+
+def _apply_requests(pg: Any) -> list[dict[str, Any]]:
+    """Start recording the requests of the callback that applies the controls."""
+    seen: list[dict[str, Any]] = []
+
+    def record(request: Any) -> None:
+        if "_dash-update-component" not in request.url or not request.post_data:
+            return
+        body = json.loads(request.post_data)
+        if str(body.get("output", "")).startswith("..current.data"):
+            seen.append(body)
+
+    pg.on("request", record)
+    return seen
+
+
+def test_key_presses_do_not_queue_a_redraw_each(page: Any) -> None:
+    """Ten quick presses on a slider ask the server for a few redraws, not ten, and
+    the last one carries the slider's final value."""
+    _wait_ensemble(page)
+    applies = _apply_requests(page)
+    thumb = page.locator("#levers [role=slider]").first
+    thumb.focus()
+    start_value = float(thumb.get_attribute("aria-valuenow"))
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    final = float(thumb.get_attribute("aria-valuenow"))
+    assert final > start_value
+
+    def last_value() -> float | None:
+        if not applies:
+            return None
+        return float(applies[-1]["inputs"][0]["value"][0])
+
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while last_value() != pytest.approx(final) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert last_value() == pytest.approx(final)
+    page.wait_for_timeout(1000)  # any request still queued would be sent by now
+    assert 1 <= len(applies) <= 3, f"{len(applies)} redraws asked for 10 key presses"
+
+
+def test_the_search_box_sets_any_parameter(page: Any) -> None:
+    before = _mean_field_end(page)
+    page.click("#search-name")
+    page.keyboard.type("losses.killed_per_day")
+    # Click the option once the list shows it (Enter could pick before it filters).
+    page.get_by_text("losses.killed_per_day — now", exact=False).first.click()
+    page.wait_for_selector("#search-name:has-text('losses.killed_per_day')")
+    page.fill("#search-value", "0.003")
+    page.click("#search-set")
+    page.wait_for_selector("#searched-list:has-text('losses.killed_per_day = 0.003')")
+    page.wait_for_function(
+        "(old) => { const gd = document.querySelector('#fan .js-plotly-plot');"
+        "const t = gd.data.find(d => d.name === 'mean field');"
+        "return t.y[t.y.length - 1] !== old; }",
+        arg=before,
+    )
+    assert _mean_field_end(page) < before  # more killed a day: fewer deployed
+    page.click("#search-clear")
+    page.wait_for_function("() => document.querySelector('#searched-list').innerText === ''")
+
+
+def test_downloads_png_svg_and_html_report(page: Any, tmp_path: Path) -> None:
+    _wait_ensemble(page)
+    saved: dict[str, bytes] = {}
+    for button in ("dl-png-btn", "dl-svg-btn", "dl-html-btn"):
+        with page.expect_download() as info:
+            page.click(f"#{button}")
+        target = tmp_path / info.value.suggested_filename
+        info.value.save_as(target)
+        saved[button] = target.read_bytes()
+    assert saved["dl-png-btn"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(saved["dl-png-btn"]) > 5_000
+    assert b"<svg" in saved["dl-svg-btn"][:2_000]
+    assert b"</svg>" in saved["dl-svg-btn"]
+    report = saved["dl-html-btn"].decode("utf-8")
+    assert report.lstrip().lower().startswith("<!doctype html")
+    assert "</html>" in report
+    assert len(report) > 10_000
+
+
+# Writes made by the server's threads while the audit below is on: (event, path).
+_WRITES: list[tuple[str, str]] | None = None
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    # Audit hooks cannot be removed: this one does nothing unless a test switched it
+    # on, and records only the server's threads (not the test's own downloads).
+    if _WRITES is None or threading.current_thread() is threading.main_thread():
+        return
+    if event == "open" and len(args) >= 3 and isinstance(args[0], str | bytes | Path):
+        mode, flags = args[1], args[2]
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & _WRITE_FLAGS
+        )
+        if writing:
+            _WRITES.append((event, os.fsdecode(args[0])))
+    elif event in {"os.mkdir", "os.rename", "os.remove", "os.rmdir", "shutil.rmtree"}:
+        _WRITES.append((event, os.fsdecode(args[0])))
+
+
+def test_the_server_writes_nothing_outside_its_working_directory(
+    browser: Any, small_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Levers, a pin, an ensemble and every download, with the server's threads
+    audited: no file is opened for writing, created, renamed or removed outside the
+    working directory (it writes nothing at all: downloads are sent from memory).
+    The ensemble worker process only simulates and is not audited; $HOME gets
+    nothing but matplotlib's own font cache."""
+    global _WRITES
+    from forcegen.explore.server import make_explorer, start
+
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home))
+    sys.addaudithook(_audit)
+    explorer, base_id = make_explorer(str(small_path), runs=16, seed=2, threads=1)
+    running = start(explorer, base_id, port=0)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    _WRITES = []
+    try:
+        # The audit sees a thread's write outside the working directory.
+        probe = threading.Thread(target=(tmp_path / "probe.txt").write_text, args=("x",))
+        probe.start()
+        probe.join()
+        assert [p for _, p in _WRITES] == [str(tmp_path / "probe.txt")]
+        _WRITES.clear()
+        pg = context.new_page()
+        pg.set_default_timeout(WAIT_MS)
+        pg.goto(running.url)
+        pg.wait_for_selector("#probability")
+        _wait_ensemble(pg)
+        pg.click("#pin-btn")
+        _move_first_lever_to_end(pg)
+        pg.wait_for_selector("#baseline-probability")
+        for button in ("dl-yaml-btn", "dl-png-btn", "dl-svg-btn", "dl-html-btn"):
+            with pg.expect_download() as info:
+                pg.click(f"#{button}")
+            info.value.save_as(tmp_path / "downloads" / info.value.suggested_filename)
+        writes = list(_WRITES)
+    finally:
+        _WRITES = None
+        context.close()
+        running.stop()
+    outside = [(e, p) for e, p in writes if not Path(p).resolve().is_relative_to(work)]
+    assert outside == [], f"the server wrote outside {work}: {outside}"
+    assert sorted(p.name for p in work.iterdir()) == []
+    # Matplotlib (the PNG/SVG figures) keeps its font list in $HOME/.cache/matplotlib
+    # and makes $HOME/.config/matplotlib when they are missing, when forcegen is
+    # imported (before serving): a library's own cache, the one write allowed here.
+    in_home = {str(p.relative_to(home)) for p in home.rglob("*")}
+    matplotlib_cache = {".cache", ".cache/matplotlib", ".config", ".config/matplotlib"}
+    others = {p for p in in_home - matplotlib_cache if not p.startswith(".cache/matplotlib/")}
+    assert others == set(), sorted(others)

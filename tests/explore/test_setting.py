@@ -200,3 +200,37 @@ def test_base_from_scenario_is_standalone(tmp_path: Path) -> None:
     assert scenario_hash(again.model_copy(update={"ledger_files": builtin.ledger_files})) == (
         scenario_hash(builtin)
     )
+
+
+@pytest.mark.parametrize(
+    ("edits", "off"),
+    [
+        ((), ()),
+        ((("lever:r", "channels.contract.enlistment.base_rate_per_day", "0.0002"),), ()),
+        ((("search", "losses.killed_per_day", "range:0.0002,0.0004"),), ()),
+        ((("event-date:1", "events.1.date", "2022-10-01"),), ()),
+        ((("event-size:1", "events.1.size_people", "150000"),), ()),
+        ((("lever:k", "losses.killed_per_day", "0.0004"),), (0,)),
+    ],
+)
+def test_the_quick_build_is_the_loader_s(
+    mobilisation: Base, edits: tuple[tuple[str, str, str], ...], off: tuple[int, ...]
+) -> None:
+    """The kept-parse path of build() gives the scenario the full loader gives."""
+    from forcegen.explore.setting import _quick_build, _text_without, edit_texts
+
+    setting = Setting(tuple(Edit(*e) for e in edits), frozenset(off))
+    text = _text_without(mobilisation, setting.switched_off)
+    overrides = edit_texts(mobilisation, setting)
+    quick = _quick_build(text, mobilisation.label, overrides)
+    assert quick is not None
+    slow = load_scenario_text(text, mobilisation.label, overrides=overrides)
+    assert scenario_hash(quick) == scenario_hash(slow)
+    assert quick == slow
+
+
+def test_the_quick_build_leaves_problems_to_the_loader(small: Base) -> None:
+    from forcegen.explore.setting import _quick_build, edit_texts
+
+    setting = Setting((Edit("lever:k", "losses.killed_per_day", "-1"),))
+    assert _quick_build(small.text, small.label, edit_texts(small, setting)) is None

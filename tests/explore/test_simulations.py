@@ -145,12 +145,82 @@ def test_cli_bad_source_is_a_located_error(capsys: pytest.CaptureFixture[str]) -
 
 @pytest.mark.parametrize("n", [1, 2, 240, 400, 401, 1095, 36_500])
 def test_bands_are_thinned_keeping_both_ends(n: int) -> None:
-    from forcegen.explore.charts import MAX_BAND_POINTS, _thin
+    from forcegen.explore.charts import MAX_POINTS, _thin
 
     idx = _thin(n)
     assert idx[0] == 0
     assert idx[-1] == n - 1
-    assert len(idx) <= MAX_BAND_POINTS + 1
+    assert len(idx) <= MAX_POINTS + 1
     assert np.all(np.diff(idx) > 0)
-    if n <= MAX_BAND_POINTS:
+    if n <= MAX_POINTS:
         np.testing.assert_array_equal(idx, np.arange(n))
+
+
+def test_monthly_sums_are_pandas_month_groups(small_path: Path) -> None:
+    """views.monthly (numpy bincount) equals a pandas group-by of the daily means."""
+    import pandas as pd
+
+    result = Sim(load_scenario(small_path), runs=4, seed=1).run()
+    for series, by in (("inflow", "channel"), ("outflow", "category")):
+        table = views.monthly(result, series, by)
+        kinds = "recruited" if series == "inflow" else None
+        daily = pd.DataFrame(
+            {
+                str(name): (
+                    result.total(series, channels=str(name), categories=kinds)
+                    if by == "channel"
+                    else result.total(series, categories=str(name))
+                ).mean(axis=0)
+                for name in table.columns
+            },
+            index=result.dates,
+        )
+        expected = daily.groupby(result.dates.to_period("M")).sum()
+        expected.index = pd.PeriodIndex(expected.index).to_timestamp()
+        pd.testing.assert_frame_equal(table, expected, check_freq=False)
+        assert table.to_numpy().sum() > 0
+
+
+def test_one_worker_process_serves_every_ensemble(sims: Simulations, small_path: Path) -> None:
+    """No spawn, import and compile per lever move: the worker that ran one ensemble,
+    and had another abandoned, runs the next."""
+    base = open_source(str(small_path), seed=3)
+    before = sims.worker_pid()
+    first = build(base, Setting((Edit("l", "losses.killed_per_day", "0.0012"),)))
+    second = build(base, Setting((Edit("l", "losses.killed_per_day", "0.0013"),)))
+    third = build(base, Setting((Edit("l", "losses.killed_per_day", "0.0014"),)))
+    (k1,) = sims.want([first])
+    (k2,) = sims.want([second])  # the first is abandoned (if it had started)
+    assert sims.wait(k2, timeout=300).result is not None
+    (k3,) = sims.want([third])
+    assert sims.wait(k3, timeout=300).result is not None
+    assert sims.state(k1).error is None
+    assert sims.worker_pid() == before
+
+
+def test_common_random_numbers_survive_an_event_switched_off_and_on(small_path: Path) -> None:
+    """Switching the pay change off and on again gives the loaded scenario back, and a
+    fresh ensemble of it (no cache) has the very same replicates; the paired
+    difference off − on is zero until the event's date (the same random numbers
+    drove both until the scenarios differ) and is the event's effect after it."""
+    base = open_source(str(small_path), seed=3)
+    on = build(base, Setting())
+    off = build(base, Setting((), frozenset({0})))
+    on_again = build(base, Setting((), frozenset()))
+    assert scenario_hash(on_again) == scenario_hash(on) == scenario_hash(base.scenario)
+    results = {}
+    for name, scenario in (("on", on), ("off", off), ("on again", on_again)):
+        fresh = Simulations(runs=8, seed=3, threads=1)  # no ensemble kept from another
+        try:
+            (key,) = fresh.want([scenario])
+            results[name] = fresh.wait(key, timeout=300).result
+        finally:
+            fresh.close()
+        assert results[name] is not None
+    a, b, c = (views.deployed(results[n]) for n in ("on", "off", "on again"))  # type: ignore[arg-type]
+    np.testing.assert_array_equal(a, c)
+    event_day = int(np.searchsorted(results["on"].dates, np.datetime64(on.events[0].date)))  # type: ignore[union-attr]
+    diff = b - a
+    assert 0 < event_day < diff.shape[1]
+    np.testing.assert_array_equal(diff[:, :event_day], 0.0)
+    assert np.any(diff[:, event_day + 30 :] != 0)

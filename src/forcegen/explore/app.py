@@ -22,6 +22,7 @@ from typing import Any
 from forcegen.errors import ForcegenError, ScenarioError, UsageError
 from forcegen.explore.jobs import Simulations
 from forcegen.explore.levers import Lever, format_value
+from forcegen.explore.memo import hash_of
 from forcegen.explore.setting import (
     Base,
     Edit,
@@ -31,7 +32,7 @@ from forcegen.explore.setting import (
     problem_controls,
     scenario_yaml,
 )
-from forcegen.scenario.load import list_builtin, load_scenario, scenario_hash
+from forcegen.scenario.load import list_builtin, load_scenario
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.walk import iter_params
 
@@ -97,16 +98,16 @@ class Explorer:
     def open(self, source: str) -> str:
         """Open ``source``; returns its base id."""
         base = open_source(source, seed=self.sims.seed, store=self.store)
-        key = scenario_hash(base.scenario)[:16]
+        key = hash_of(base.scenario)[:16]
         with self.lock:
             self.bases[key] = base
-            self.scenarios[scenario_hash(base.scenario)] = base.scenario
+            self.scenarios[hash_of(base.scenario)] = base.scenario
         self.sims.levers(base.scenario)
         return key
 
     def remember(self, scenario: Scenario) -> str:
         """Keep ``scenario`` for later requests; returns its hash."""
-        key = scenario_hash(scenario)
+        key = hash_of(scenario)
         with self.lock:
             self.scenarios[key] = scenario
         return key

@@ -19,6 +19,7 @@ by (scenario hash, seed); the cache holds a few ensembles and drops the oldest.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
@@ -27,8 +28,8 @@ from typing import Any
 
 from forcegen.errors import ForcegenError
 from forcegen.explore.levers import SCREEN_REPLICATES, Lever, levers, rank_inputs
+from forcegen.explore.memo import hash_of
 from forcegen.results.result import Result
-from forcegen.scenario.load import scenario_hash
 from forcegen.scenario.model import Scenario
 from forcegen.sim import Sim
 
@@ -126,7 +127,7 @@ class Simulations:
     # -- mean field ------------------------------------------------------------------
     def mean_field(self, scenario: Scenario) -> Result:
         """The mean-field trajectory of ``scenario`` (every parameter at its mean)."""
-        key = scenario_hash(scenario)
+        key = hash_of(scenario)
         with self._lock:
             if key in self._mean:
                 self._mean.move_to_end(key)
@@ -149,7 +150,7 @@ class Simulations:
     def levers(self, scenario: Scenario) -> list[Lever]:
         """The levers of ``scenario``, from a mean-field screen of
         :data:`~forcegen.explore.levers.SCREEN_REPLICATES` sampled replicates."""
-        key = scenario_hash(scenario)
+        key = hash_of(scenario)
         with self._lock:
             if key in self._levers:
                 return self._levers[key]
@@ -171,7 +172,7 @@ class Simulations:
     def want(self, scenarios: list[Scenario]) -> list[str]:
         """Ask for the ensembles of ``scenarios`` (in order of priority); any other
         ensemble still running is abandoned. Returns their keys."""
-        keys = [scenario_hash(s) for s in scenarios]
+        keys = [hash_of(s) for s in scenarios]
         with self._lock:
             self._wanted = list(zip(keys, scenarios, strict=True))
             if self._running is not None and self._running not in keys:
@@ -201,6 +202,14 @@ class Simulations:
         with self._lock:
             self._lock.wait_for(lambda: key in self._done or key in self._errors, timeout)
         return self.state(key)
+
+    def worker_pid(self, timeout: float = 600.0) -> int:
+        """The process id of the ensemble worker (starting it if it is not running):
+        one process serves every ensemble, so the imports and the compiled engine are
+        paid for once per server, not once per lever move. Waits for the ensemble
+        running, if any (at most ``timeout`` seconds)."""
+        pid: int = self._pool.submit(os.getpid).result(timeout=timeout)
+        return pid
 
     def close(self) -> None:
         """Abandon every ensemble and stop the background thread."""

@@ -5,18 +5,23 @@ keeps its own type hints. The flow:
 
 * a control changes → :func:`_apply` builds the scenario (or shows the problems
   beside the controls), computes its mean-field trajectory and asks for its ensemble;
+  the sliders reach it through a debounce in the browser (assets/debounce.js), so
+  that a key held down or pressed ten times asks for two redraws, not ten;
 * a timer (:func:`_tick`) shows the ensemble's progress and says when it is ready;
-* :func:`_charts` draws whatever is ready for the current setting and the baseline.
+* :func:`_charts` draws whatever is ready for the current setting and the baseline,
+  only the figures that differ from those the page shows (each figure has a
+  signature: what it is drawn from), and keeps the last figures drawn.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 from pathlib import Path
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from forcegen.errors import ForcegenError
@@ -25,6 +30,7 @@ from forcegen.explore.app import (
     _SIZE_FIELDS,
     Explorer,
     _event_amount,
+    as_json,
     build_from_page,
     event_label,
     param_options,
@@ -33,6 +39,7 @@ from forcegen.explore.app import (
     yaml_download,
 )
 from forcegen.explore.levers import Lever, format_value
+from forcegen.explore.memo import Memo
 from forcegen.explore.setting import Base, Edit, Setting
 from forcegen.report.html import questions_for
 from forcegen.scenario.load import list_builtin
@@ -41,6 +48,9 @@ from forcegen.scenario.model import Scenario
 __all__ = ["make_app"]
 
 _ASSETS = Path(__file__).with_name("assets")
+DEBOUNCE_MS = 300
+"""A slider moved again within this many milliseconds of its last move waits until it
+rests for as long; the first move of a pause is sent at once (assets/debounce.js)."""
 _GRAPH_CONFIG: Any = {
     "responsive": True,
     "displaylogo": False,
@@ -297,6 +307,9 @@ def _layout(explorer: Explorer, base_id: str) -> Any:
                 ],
             ),
             dcc.Store(id="base", data=base_id),
+            dcc.Store(id="lever-values", data=[lv.start for lv in levers]),
+            dcc.Store(id="debounce-ms", data=DEBOUNCE_MS),
+            dcc.Store(id="shown", data=None),
             dcc.Store(id="searched", data=[]),
             dcc.Store(id="current", data=None),
             dcc.Store(id="pin", data=None),
@@ -330,6 +343,12 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         update_title="",
     )
     state: dict[str, str] = {"base": first}
+    # Kept per server, shared by its pages: scenarios built per setting (with the
+    # controls that made each edit, whose problems are shown beside them), and figures
+    # and answer panels per signature (a few hundred kB each).
+    built: Memo[tuple[str, str], tuple[Scenario | None, dict[str, list[str]]]] = Memo(64)
+    figures: Memo[str, charts.Figure] = Memo(48)
+    answers: Memo[str, Any] = Memo(32)
     app.layout = lambda: _layout(explorer, state["base"])
 
     def _open(n: int | None, choice: str | None, text: str | None) -> Any:
@@ -389,7 +408,10 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         setting = setting_from_page(
             base, levers, lever_values, event_on, event_dates, event_sizes, searched or []
         )
-        scenario, problems = build_from_page(base, setting)
+        scenario, problems = built.get(
+            (base_id, as_json(_setting_json(setting))),
+            lambda: build_from_page(base, setting),
+        )
         controls = [o["id"]["control"] for o in ctx.outputs_list[1]]
         errors = ["\n".join(problems.get(c, [])) for c in controls]
         shown = set(controls)
@@ -407,7 +429,7 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         Output("current", "data"),
         Output({"type": "err", "control": ALL}, "children"),
         Output("top-msg", "children"),
-        Input({"type": "lever", "index": ALL}, "value"),
+        Input("lever-values", "data"),
         Input({"type": "ev-on", "index": ALL}, "value"),
         Input({"type": "ev-date", "index": ALL}, "value"),
         Input({"type": "ev-size", "index": ALL}, "value"),
@@ -415,6 +437,15 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         State("base", "data"),
         State("pin", "data"),
     )(_apply)
+
+    clientside: Any = app.clientside_callback  # Dash gives it no type hints
+    clientside(
+        ClientsideFunction(namespace="forcegen", function_name="debounce"),
+        Output("lever-values", "data"),
+        Input({"type": "lever", "index": ALL}, "value"),
+        State("debounce-ms", "data"),
+        prevent_initial_call=True,
+    )
 
     def _pin(n_pin: int | None, n_unpin: int | None, current: dict[str, Any] | None) -> Any:
         if ctx.triggered_id == "unpin-btn" or current is None:
@@ -485,31 +516,55 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         kind: str,
         number: Any,
         by: Any,
+        shown: list[str] | None,
     ) -> Any:
         if current is None:
             raise PreventUpdate
-        scenario = explorer.scenarios[current["hash"]]
-        mf = explorer.sims.mean_field(scenario)
-        ens = explorer.sims.state(current["hash"]).result
-        base = explorer.sims.state(pin["hash"]).result if pin else None
+        now_key = current["hash"]
+        pin_key = pin["hash"] if pin else None
+        ens = explorer.sims.state(now_key).result
+        base = explorer.sims.state(pin_key).result if pin_key else None
         ch = None if channel in (None, "*") else channel
-        fan = charts.fan_figure(mf, ens, channel=ch, baseline=base, observed=explorer.observed)
-        if pin is None:
-            diff = charts.difference_figure(None, "pin a baseline to see the paired difference")
-        elif ens is None or base is None:
-            diff = charts.difference_figure(None, "waiting for both ensembles …")
-        else:
-            diff = charts.difference_figure(views.paired_difference(ens, base, ch), "")
-        flows = ens if ens is not None else mf
-        source = "ensemble mean" if ens is not None else "mean field"
-        recruits = charts.flows_figure(flows, "inflow", f"Recruits by month ({source})")
-        exits = charts.flows_figure(flows, "outflow", f"Exits by month, by cause ({source})")
-        cost = charts.cost_figure(mf, ens)
+        signatures = _signatures(now_key, ens is not None, pin_key, base is not None, ch)
+        scenario = explorer.scenarios[now_key]
+
+        def mean_field() -> Any:
+            return explorer.sims.mean_field(scenario)
+
+        def draw(which: str) -> charts.Figure:
+            if which == "fan":
+                return charts.fan_figure(
+                    mean_field(), ens, channel=ch, baseline=base, observed=explorer.observed
+                )
+            if which == "diff":
+                if pin is None:
+                    note = "pin a baseline to see the paired difference"
+                    return charts.difference_figure(None, note)
+                if ens is None or base is None:
+                    return charts.difference_figure(None, "waiting for both ensembles …")
+                return charts.difference_figure(views.paired_difference(ens, base, ch), "")
+            if which == "cost":
+                return charts.cost_figure(mean_field(), ens)
+            flows = ens if ens is not None else mean_field()
+            source = "ensemble mean" if ens is not None else "mean field"
+            if which == "recruits":
+                return charts.flows_figure(flows, "inflow", f"Recruits by month ({source})")
+            return charts.flows_figure(flows, "outflow", f"Exits by month, by cause ({source})")
+
+        before = shown if isinstance(shown, list) and len(shown) == len(_FIGURES) else []
+        out: list[Any] = []
+        for i, (which, sig) in enumerate(zip(_FIGURES, signatures, strict=True)):
+            if before and before[i] == sig:
+                out.append(no_update)  # the page shows it already
+            else:
+                out.append(figures.get(sig, functools.partial(draw, which)))
         try:
             question = parse_question(kind, number, by, scenario)
         except ForcegenError as exc:
-            return fan, diff, recruits, exits, cost, no_update, str(exc)
-        return fan, diff, recruits, exits, cost, _answer(mf, ens, base, question), ""
+            return *out, no_update, str(exc), signatures
+        asked = as_json([signatures[0], question])
+        panel = answers.get(asked, lambda: _answer(mean_field(), ens, base, question))
+        return *out, panel, "", signatures
 
     app.callback(
         Output("fan", "figure"),
@@ -519,6 +574,7 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         Output("cost", "figure"),
         Output("answer", "children"),
         Output("q-error", "children"),
+        Output("shown", "data"),
         Input("current", "data"),
         Input("ready", "data"),
         Input("pin", "data"),
@@ -526,10 +582,37 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         Input("q-kind", "value"),
         Input("q-number", "value"),
         Input("q-by", "value"),
+        State("shown", "data"),
     )(_charts)
 
     _downloads(app, explorer)
     return app
+
+
+_FIGURES = ("fan", "diff", "recruits", "exits", "cost")
+"""The charts, in the order of :func:`_signatures`."""
+
+
+def _signatures(
+    now: str, now_ready: bool, pin: str | None, pin_ready: bool, channel: str | None
+) -> list[str]:
+    """What each chart of :data:`_FIGURES` is drawn from, as a text: equal texts, equal
+    figures (the scenario hashes, whether their ensembles are ready, the channel)."""
+    ens = now if now_ready else ""
+    base = pin if pin and pin_ready else ""
+    if pin is None:
+        diff = "diff|none"
+    elif not (ens and base):
+        diff = "diff|waiting"
+    else:
+        diff = f"diff|{ens}|{base}|{channel}"
+    return [
+        f"fan|{now}|{ens}|{pin}|{base}|{channel}",
+        diff,
+        f"recruits|{now}|{ens}",
+        f"exits|{now}|{ens}",
+        f"cost|{now}|{ens}",
+    ]
 
 
 def _answer(mf: Any, ens: Any, base: Any, question: dict[str, Any]) -> Any:

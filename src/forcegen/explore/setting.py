@@ -25,10 +25,13 @@ from typing import Any
 import yaml
 
 from forcegen.errors import Problem, ScenarioError
+from forcegen.explore.memo import Memo
+from forcegen.scenario.checks import SourceMap, scenario_problems, validate_document
 from forcegen.scenario.load import load_scenario_text
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.overrides import OVERRIDE_FILE, parse_param_value
+from forcegen.scenario.overrides import OVERRIDE_FILE, apply_overrides, parse_param_value
 from forcegen.scenario.walk import iter_params
+from forcegen.scenario.yamlsource import YamlDocument, parse_yaml
 
 __all__ = [
     "BY_HAND",
@@ -72,7 +75,7 @@ class Base:
     @property
     def param_names(self) -> frozenset[str]:
         """Names of every parameter (``losses.killed_per_day``)."""
-        return frozenset(ref.name for ref in iter_params(self.scenario))
+        return frozenset(previous_values(self))
 
 
 def base_from_scenario(scenario: Scenario, label: str, seed: int) -> Base:
@@ -138,8 +141,8 @@ def edit_texts(base: Base, setting: Setting) -> list[str]:
     and what it was; a value that is not a parameter form is passed as typed, so that
     the overrides report it exactly as ``--set`` would.
     """
-    names = base.param_names
-    previous = {ref.name: ref.param.describe() for ref in iter_params(base.scenario)}
+    previous = previous_values(base)
+    names = previous.keys()
     texts: list[str] = []
     for edit in setting.edits:
         path = _renumbered(edit.path, setting.switched_off)
@@ -224,6 +227,10 @@ def _text_without(base: Base, switched_off: frozenset[int]) -> str:
     so (an event switched off is a change a reader of the scenario must see)."""
     if not switched_off:
         return base.text
+    return _WITHOUT.get((base.text, switched_off), lambda: _dump_without(base, switched_off))
+
+
+def _dump_without(base: Base, switched_off: frozenset[int]) -> str:
     data = base.data
     events = list(data.get("events", []))
     gone = [f"{events[i].get('type')} on {events[i].get('date')}" for i in sorted(switched_off)]
@@ -248,7 +255,45 @@ def build(base: Base, setting: Setting) -> Scenario:
         problem = Problem(base.label, 0, 0, "events", f"no event {bad[0]} (0–{n - 1})")
         raise ScenarioError([problem])
     text = _text_without(base, setting.switched_off)
-    return load_scenario_text(text, base.label, overrides=edit_texts(base, setting))
+    overrides = edit_texts(base, setting)
+    quick = _quick_build(text, base.label, overrides)
+    if quick is not None:
+        return quick
+    return load_scenario_text(text, base.label, overrides=overrides)
+
+
+# Parsing the base text (YAML with the location of every value, in Python) was most of
+# a lever move's validation: the parsed text is kept, and each setting's overrides are
+# applied to a copy of its data. Keys are the texts themselves (the same str objects
+# each time, whose hash Python keeps).
+_PARSED: Memo[tuple[str, str], YamlDocument] = Memo(8)
+_WITHOUT: Memo[tuple[str, frozenset[int]], str] = Memo(32)
+_PREVIOUS: Memo[str, dict[str, str]] = Memo(8)
+
+
+def _quick_build(text: str, label: str, overrides: list[str]) -> Scenario | None:
+    """The scenario ``load_scenario_text(text, label, overrides=overrides)`` loads,
+    from the kept parse of ``text``; None when anything is wrong with it, so that the
+    loader itself says what, located as the command line locates it.
+
+    The steps are the loader's for a standalone document (no ``extends:``, no ledger
+    files, as :class:`Base` texts are): the overrides applied to the data, the data
+    validated as a :class:`Scenario`, and the cross-field checks, not strict. The
+    tests check that both give the same scenario (same hash).
+    """
+    try:
+        doc = _PARSED.get((text, label), lambda: parse_yaml(text, label))
+        if doc.data.get("extends") or doc.data.get("ledger_files"):
+            return None
+        data, _ = apply_overrides(doc.data, overrides, Scenario)
+        changed = YamlDocument(data, doc.locations, doc.file, doc.key_locations, doc.text)
+        scenario = validate_document(changed, Scenario)
+        found = scenario_problems(scenario, SourceMap(changed), strict=False)
+    except Exception:  # any problem: the full loader reports it, located
+        return None
+    if any(p.severity == "error" for p in found):
+        return None
+    return scenario
 
 
 def problem_controls(setting: Setting, problems: Sequence[Problem]) -> dict[str, list[str]]:
@@ -281,4 +326,6 @@ def scenario_yaml(scenario: Scenario, base: Base, setting: Setting) -> str:
 
 def previous_values(base: Base) -> Mapping[str, str]:
     """Parameter name → its value in the base scenario, described (``uniform(1, 2)``)."""
-    return {ref.name: ref.param.describe() for ref in iter_params(base.scenario)}
+    return _PREVIOUS.get(
+        base.text, lambda: {ref.name: ref.param.describe() for ref in iter_params(base.scenario)}
+    )

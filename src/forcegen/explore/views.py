@@ -91,10 +91,17 @@ def monthly(result: Result, series: str, by: str) -> pd.DataFrame:
         else:
             values = result.total(series, categories=name)
         columns[name] = values.mean(axis=0)
-    frame = pd.DataFrame(columns, index=result.dates)
-    out = frame.groupby(result.dates.to_period("M")).sum()
-    out.index = pd.PeriodIndex(out.index).to_timestamp()
-    return out
+    # Summed by month with numpy (a pandas group-by took ~30 ms a chart).
+    dates = result.dates
+    month = (dates.year.to_numpy() - dates.year[0]) * 12 + dates.month.to_numpy()
+    codes, inverse = np.unique(month, return_inverse=True)
+    firsts = np.searchsorted(month, codes)  # days are in order: a month's first day
+    index = pd.DatetimeIndex(dates[firsts].to_period("M").to_timestamp())
+    sums = {
+        name: np.bincount(inverse, weights=values, minlength=len(codes))
+        for name, values in columns.items()
+    }
+    return pd.DataFrame(sums, index=index, columns=list(columns))
 
 
 def cumulative_cost(result: Result) -> FloatArray:
