@@ -529,7 +529,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.calibration_samplers", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("observations", type=Path, help="ledger CSV or YAML")
+    parser.add_argument("observations", type=Path, nargs="?", help="ledger CSV or YAML")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="measure nothing: print the tables of these JSON dumps' runs together",
+    )
     parser.add_argument("--scenario", default="russia-2022-mobilisation")
     parser.add_argument("--only", choices=("smc", "emcee"), default=None)
     parser.add_argument("--smc-particles", type=int, nargs="+", default=[128, 512])
@@ -543,6 +550,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--emcee-max-seconds", type=float, default=1800.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.render:
+        return _render(args.render)
+    if args.observations is None:
+        parser.error("give the observations file (or --render JSON files)")
     try:
         resolved = resolve(load_ledger(args.observations), load(args.scenario), load_mapping())
     except ForcegenError as exc:
@@ -587,6 +598,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["runs"].append(run)
         _dump(report, args.json)
     print(markdown(report))
+    return 0
+
+
+def _render(paths: Sequence[Path]) -> int:
+    """Print the tables of several JSON dumps (runs made in separate processes)."""
+    merged: dict[str, Any] | None = None
+    for path in paths:
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            return 2
+        if merged is None:
+            merged = report
+        elif report.get("parameters") != merged.get("parameters"):
+            print(f"error: {path}: calibrated other parameters; not comparable", file=sys.stderr)
+            return 2
+        else:
+            merged["runs"] += report["runs"]
+    assert merged is not None  # argparse gives at least one path
+    print(markdown(merged))
     return 0
 
 
