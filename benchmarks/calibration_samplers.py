@@ -251,9 +251,10 @@ def bulk_ess(chains: FloatArray) -> float:
 
 # ------------------------------------------------------------------ SMC
 def run_smc(
-    resolved: Resolved, post: Posterior, particles: int, seed: int, budget: int
+    resolved: Resolved, post: Posterior, particles: int, seed: int, budget: int, moves: int = 3
 ) -> dict[str, Any]:
-    """One ``smc_calibrate`` run on ``post``'s parameters, with its log-evidence."""
+    """One ``smc_calibrate`` run on ``post``'s parameters, with its log-evidence
+    (``moves``: Metropolis steps with a simulation per stage; 3 is the default)."""
     increments: list[float] = []
     original = smc._next_step
 
@@ -274,6 +275,7 @@ def run_smc(
             resolved,
             params=post.names,
             particles=particles,
+            moves=moves,
             budget=budget,
             seed=seed,
             progress=progress,
@@ -282,7 +284,7 @@ def run_smc(
     d = result.diagnostics
     values = post.natural(result.particles)
     return {
-        "sampler": f"SMC N={particles}",
+        "sampler": f"SMC N={particles}" + (f", {moves} moves" if moves != 3 else ""),
         "seed": seed,
         "seconds": seconds,
         "simulations": d.simulations,
@@ -542,6 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--smc-particles", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--smc-seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--smc-budget", type=int, default=20000)
+    parser.add_argument("--smc-moves", type=int, default=3, help="moves per stage (3: default)")
     parser.add_argument("--emcee-ensembles", type=int, default=4)
     parser.add_argument("--emcee-walkers", type=int, default=0, help="0: 2 × unknowns + 2")
     parser.add_argument("--emcee-seed", type=int, default=0)
@@ -575,10 +578,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only in (None, "smc"):
         for particles in args.smc_particles:
             for seed in args.smc_seeds:
-                run = run_smc(resolved, post, particles, seed, args.smc_budget)
+                run = run_smc(resolved, post, particles, seed, args.smc_budget, args.smc_moves)
                 report["runs"].append(run)
                 print(
-                    f"  SMC N={particles} seed {seed}: {run['seconds']:.0f} s, "
+                    f"  {run['sampler']} seed {seed}: {run['seconds']:.0f} s, "
                     f"{run['simulations']} sims, passed {run['passed']}",
                     file=sys.stderr,
                     flush=True,
