@@ -372,7 +372,12 @@ def run_emcee(
 ) -> dict[str, Any]:
     """``ensembles`` independent emcee ensembles until R-hat < 1.01 and bulk ESS ≥ 400
     for every unknown (second half of the chains), or a limit."""
+    import logging
+
     import emcee
+
+    # emcee warns at every check that short chains give unreliable τ; the report says so.
+    logging.getLogger("emcee").setLevel(logging.ERROR)
 
     dim = post.dim
     rng = np.random.default_rng([seed, 14])
@@ -508,8 +513,56 @@ def markdown(report: dict[str, Any]) -> str:
             f"{run['simulations']:,} | {run['calls']:,} | {run['seconds']:.0f} | {diag} | "
             f"{'' if z is None else f'{z:.1f}'} |"
         )
-    lines += ["", _parameter_table(report), ""]
+    lines += ["", _parameter_table(report), "", _between_runs(report), ""]
     return "\n".join(lines)
+
+
+def between_run_rhat(means: Sequence[float], sds: Sequence[float], n: int) -> float:
+    """Gelman–Rubin R-hat of independent runs of ``n`` draws each, from their means
+    and sds (ddof 1): ``sqrt(((n − 1)/n · W + B) / W)`` with ``W`` the mean within-run
+    variance and ``B`` the variance of the run means. Runs of one sampler that found
+    the same posterior give about 1; it is the MCMC criterion applied to SMC runs."""
+    within = float(np.mean(np.square(sds)))
+    between = float(np.var(means, ddof=1))
+    if within <= 0:
+        return math.nan
+    return math.sqrt(((n - 1) / n * within + between) / within)
+
+
+def _between_runs(report: dict[str, Any]) -> str:
+    """R-hat across the SMC runs of each setting (two or more seeds)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for run in report["runs"]:
+        if run["sampler"].startswith("SMC"):
+            groups.setdefault(run["sampler"], []).append(run)
+    groups = {k: v for k, v in groups.items() if len(v) >= 2}
+    if not groups:
+        return ""
+    shown = [*report["parameters"], "discrepancy"]
+    out = [
+        "R-hat across independent SMC runs (seeds) of one setting; < 1.01 would mean "
+        "they found the same posterior:",
+        "",
+        "| unknown | " + " | ".join(f"{k} ({len(v)} seeds)" for k, v in groups.items()) + " |",
+        "| --- |" + " ---: |" * len(groups),
+    ]
+    every = next(iter(groups.values()))[0]["summary"]
+    for name in [*shown, "max over all unknowns"]:
+        cells = []
+        for runs in groups.values():
+            n = int(runs[0]["diagnostics"]["ess"] / runs[0]["diagnostics"]["ess_share"])
+            names = every if name.startswith("max") else [name]
+            value = max(
+                between_run_rhat(
+                    [r["summary"][x]["mean"] for r in runs],
+                    [r["summary"][x]["sd"] for r in runs],
+                    n,
+                )
+                for x in names
+            )
+            cells.append(f"{value:.2f}")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 def _parameter_table(report: dict[str, Any]) -> str:
