@@ -28,6 +28,9 @@ each before-start rate and the model discrepancy τ), a uniform prior on the cub
   every ensemble a chain, as arviz treats emcee, and emcee's integrated
   autocorrelation time per ensemble. The run stops when every unknown has R-hat <
   1.01 and bulk ESS ≥ 400, or at the time or step limit.
+* **Between SMC runs**: R-hat across independent runs (seeds) of one SMC setting,
+  from each run's particle mean and sd — the MCMC criterion applied to SMC, which its
+  own diagnostics (ESS of the last reweighting) cannot replace.
 
 The library has no public function for the likelihood of one point: the adapter
 (:class:`Posterior`) rebuilds ``smc_calibrate``'s closure from the library's public
@@ -513,7 +516,16 @@ def markdown(report: dict[str, Any]) -> str:
             f"{run['simulations']:,} | {run['calls']:,} | {run['seconds']:.0f} | {diag} | "
             f"{'' if z is None else f'{z:.1f}'} |"
         )
-    lines += ["", _parameter_table(report), "", _between_runs(report), ""]
+    lines += [
+        "",
+        "Mean ± sd/√ESS [5 %, 95 %] of each unknown. For SMC, ESS is that of the last "
+        "reweighting, which ignores the particles' shared ancestry: compare seeds.",
+        "",
+        _parameter_table(report),
+        "",
+        _between_runs(report),
+        "",
+    ]
     return "\n".join(lines)
 
 
