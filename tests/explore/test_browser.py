@@ -85,14 +85,16 @@ def page(browser: Any, server: Running) -> Iterator[Any]:
 
 def _mean_field_end(pg: Any) -> float:
     """Last value of the mean-field line of the fan chart (people)."""
-    value = pg.evaluate(
+    # Waits for the chart: Dash may be re-rendering it (the node is replaced), and a
+    # query in between finds no plot yet.
+    handle = pg.wait_for_function(
         """() => {
             const gd = document.querySelector('#fan .js-plotly-plot');
-            const t = gd.data.find(d => d.name === 'mean field');
-            return t.y[t.y.length - 1];
+            const t = gd && gd.data && gd.data.find(d => d.name === 'mean field');
+            return t ? String(t.y[t.y.length - 1]) : null;
         }"""
     )
-    return float(value)
+    return float(handle.json_value())
 
 
 def _wait_change(pg: Any, selector: str, before: str) -> str:
@@ -135,8 +137,8 @@ def test_page_offline_screenshot_and_slider(page: Any, server: Running) -> None:
     _move_first_lever_to_end(page)  # the enlistment rate to its 99th percentile
     page.wait_for_function(
         "(old) => { const gd = document.querySelector('#fan .js-plotly-plot');"
-        "const t = gd.data.find(d => d.name === 'mean field');"
-        "return t.y[t.y.length - 1] !== old; }",
+        "const t = gd && gd.data && gd.data.find(d => d.name === 'mean field');"
+        "return !!t && t.y[t.y.length - 1] !== old; }",
         arg=before_mf,
     )
     redraw = time.perf_counter() - start
@@ -182,8 +184,8 @@ def test_pin_compare_and_download_yaml(page: Any, tmp_path: Path) -> None:
     # The new setting is applied (mean-field redrawn) before its ensemble is awaited.
     page.wait_for_function(
         "(old) => { const gd = document.querySelector('#fan .js-plotly-plot');"
-        "const t = gd.data.find(d => d.name === 'mean field');"
-        "return t.y[t.y.length - 1] !== old; }",
+        "const t = gd && gd.data && gd.data.find(d => d.name === 'mean field');"
+        "return !!t && t.y[t.y.length - 1] !== old; }",
         arg=before,
     )
     page.wait_for_selector("#baseline-probability")
@@ -283,8 +285,8 @@ def test_the_search_box_sets_any_parameter(page: Any) -> None:
     page.wait_for_selector("#searched-list:has-text('losses.killed_per_day = 0.003')")
     page.wait_for_function(
         "(old) => { const gd = document.querySelector('#fan .js-plotly-plot');"
-        "const t = gd.data.find(d => d.name === 'mean field');"
-        "return t.y[t.y.length - 1] !== old; }",
+        "const t = gd && gd.data && gd.data.find(d => d.name === 'mean field');"
+        "return !!t && t.y[t.y.length - 1] !== old; }",
         arg=before,
     )
     assert _mean_field_end(page) < before  # more killed a day: fewer deployed
