@@ -97,6 +97,21 @@ def skip_scale(p: float) -> float:
 _RETURNS, _KEEP, _OTHER, _SLOT, _CAUSE = 1, 2, 3, 4, 5
 
 
+@register_jitable
+def _age_row(svc: Any, rec: Any, r: int) -> None:
+    """Age replicate ``r`` by one day in place: every slot moves up one, the last slot
+    (the tail) accumulates, slot 0 empties; people (counts or expected values)."""
+    slots = svc.shape[1]
+    if slots >= 2:
+        svc[r, slots - 1] += svc[r, slots - 2]
+        rec[r, slots - 1] += rec[r, slots - 2]
+        for a in range(slots - 2, 0, -1):
+            svc[r, a] = svc[r, a - 1]
+            rec[r, a] = rec[r, a - 1]
+        svc[r, 0] = 0
+        rec[r, 0] = 0
+
+
 @register_jitable(inline="always")
 def _exponential(
     buf: FloatArray,
@@ -288,14 +303,7 @@ def exits_python(
                 rec[r, a] += kept - back
         back_total[r] = returned
         # Ageing: everyone is a day older; the last slot (the tail) accumulates.
-        if slots >= 2:
-            svc[r, slots - 1] += svc[r, slots - 2]
-            rec[r, slots - 1] += rec[r, slots - 2]
-            for a in range(slots - 2, 0, -1):
-                svc[r, a] = svc[r, a - 1]
-                rec[r, a] = rec[r, a - 1]
-            svc[r, 0] = 0
-            rec[r, 0] = 0
+        _age_row(svc, rec, r)
         kept_total[r] = kept_sum
         by_cause[r, keep] += kept_sum
         # Leavers for the other causes, split by conditional binomials (a multinomial
@@ -377,14 +385,7 @@ def expected_exits_python(
             svc[r, a] += returning - people * leave[r, g]
             rec[r, a] += into_recovery - returning
             per_segment[r, g] += people
-        if slots >= 2:
-            svc[r, slots - 1] += svc[r, slots - 2]
-            rec[r, slots - 1] += rec[r, slots - 2]
-            for a in range(slots - 2, 0, -1):
-                svc[r, a] = svc[r, a - 1]
-                rec[r, a] = rec[r, a - 1]
-            svc[r, 0] = 0.0
-            rec[r, 0] = 0.0
+        _age_row(svc, rec, r)
 
 
 def expected_exits(
