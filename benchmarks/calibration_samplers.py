@@ -55,12 +55,13 @@ from unittest import mock
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
 
 from forcegen.analysis.sensitivity import resolve_parameters, simulate_design, through_day
 from forcegen.errors import ForcegenError
 from forcegen.observations import smc
 from forcegen.observations.check import factor_matrix, log_sds
+from forcegen.observations.convergence import bulk_ess, split_rhat
 from forcegen.observations.ledger import load_ledger
 from forcegen.observations.mapping import load_mapping
 from forcegen.observations.measure import Resolved, Truth, resolve
@@ -169,87 +170,6 @@ class Posterior:
         out[:, k + g : k + g + o] = self._off_lo + (self._off_hi - self._off_lo) * u[:, k + g : -1]
         out[:, -1] = smc.MAX_DISCREPANCY * u[:, -1]
         return out
-
-
-# ------------------------------------------------------------------ diagnostics
-def _autocov(chains: FloatArray) -> FloatArray:
-    """Biased autocovariance of each chain (rows) by FFT."""
-    n = chains.shape[1]
-    centred = chains - chains.mean(axis=1, keepdims=True)
-    size = 1 << (2 * n - 1).bit_length()
-    f = np.fft.rfft(centred, n=size, axis=1)
-    return np.fft.irfft(f * np.conj(f), n=size, axis=1)[:, :n] / n
-
-
-def _ess_raw(chains: FloatArray) -> float:
-    """Effective sample size of ``(chains, draws)`` with Geyer's initial monotone
-    sequence over the multi-chain autocorrelation (Stan's and arviz's estimator)."""
-    m, n = chains.shape
-    if n < 4 or not np.all(np.isfinite(chains)):
-        return math.nan
-    acov = _autocov(chains)
-    mean_var = float(np.mean(acov[:, 0])) * n / (n - 1)
-    var_plus = mean_var * (n - 1) / n
-    if m > 1:
-        var_plus += float(np.var(chains.mean(axis=1), ddof=1))
-    if var_plus <= 0:
-        return math.nan
-    rho = np.zeros(n)
-    rho[0] = 1.0
-    rho_even = 1.0
-    rho_odd = 1.0 - (mean_var - float(np.mean(acov[:, 1]))) / var_plus
-    rho[1] = rho_odd
-    t = 1
-    while t < n - 3 and rho_even + rho_odd > 0:
-        rho_even = 1.0 - (mean_var - float(np.mean(acov[:, t + 1]))) / var_plus
-        rho_odd = 1.0 - (mean_var - float(np.mean(acov[:, t + 2]))) / var_plus
-        if rho_even + rho_odd >= 0:
-            rho[t + 1], rho[t + 2] = rho_even, rho_odd
-        t += 2
-    max_t = t - 2
-    if rho_even > 0:
-        rho[max_t + 1] = rho_even
-    # Geyer's monotone condition: the pair sums may not rise.
-    for t in range(1, max_t - 1, 2):
-        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t]:
-            rho[t + 1] = rho[t + 2] = 0.5 * (rho[t - 1] + rho[t])
-    tau = -1.0 + 2.0 * float(np.sum(rho[: max_t + 1])) + float(rho[max_t + 1])
-    tau = max(tau, 1.0 / math.log10(m * n))
-    return m * n / tau
-
-
-def _split(chains: FloatArray) -> FloatArray:
-    half = chains.shape[1] // 2
-    return np.concatenate([chains[:, :half], chains[:, chains.shape[1] - half :]], axis=0)
-
-
-def _rank_normal(chains: FloatArray) -> FloatArray:
-    ranks = stats.rankdata(chains, method="average").reshape(chains.shape)
-    return np.asarray(stats.norm.ppf((ranks - 0.375) / (chains.size + 0.25)), dtype=np.float64)
-
-
-def _rhat_raw(chains: FloatArray) -> float:
-    n = chains.shape[1]
-    within = float(np.mean(np.var(chains, axis=1, ddof=1)))
-    between = float(np.var(chains.mean(axis=1), ddof=1))
-    if within <= 0:
-        return math.nan
-    return math.sqrt(((n - 1) / n * within + between) / within)
-
-
-def split_rhat(chains: FloatArray) -> float:
-    """Rank-normalised split-R-hat of ``(chains, draws)``: the larger of the bulk and
-    the folded (tail) values (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021)."""
-    s = _split(np.asarray(chains, dtype=np.float64))
-    bulk = _rhat_raw(_rank_normal(s))
-    folded = np.abs(s - np.median(s))
-    return max(bulk, _rhat_raw(_rank_normal(folded)))
-
-
-def bulk_ess(chains: FloatArray) -> float:
-    """Bulk effective sample size (draws) of ``(chains, draws)``: the ESS of the
-    rank-normalised split chains (Vehtari et al. 2021)."""
-    return _ess_raw(_rank_normal(_split(np.asarray(chains, dtype=np.float64))))
 
 
 # ------------------------------------------------------------------ SMC
@@ -628,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    names = smc.choose_parameters(resolved, 6, seed=0)
+    names = smc.choose_parameters(resolved, 6)
     post = Posterior(resolved, names)
     report: dict[str, Any] = {
         "command": "python -m benchmarks.calibration_samplers " + " ".join(sys.argv[1:]),

@@ -10,6 +10,7 @@ shipped quantity names): it exercises the commands, it is not data about the war
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from collections.abc import Callable
@@ -65,7 +66,7 @@ SMALL = [
     "--params",
     f"{KILLED},{CONTRACT}",
     "--particles",
-    "24",
+    "128",
     "--moves",
     "2",
     "--cutoff",
@@ -103,7 +104,7 @@ def forced(tmp_path_factory: pytest.TempPathFactory, ledger: Path) -> Path:
 def passed(tmp_path_factory: pytest.TempPathFactory, ledger: Path) -> Path:
     """A calibration that passes its diagnostics: its folder."""
     out = tmp_path_factory.mktemp("passed")
-    args = (*SMALL, "--budget", "500", "--out", str(out), "--quiet")
+    args = (*SMALL, "--budget", "40000", "--out", str(out), "--quiet")
     assert _cli("calibrate", SCENARIO, str(ledger), *args) == 0
     return out
 
@@ -118,7 +119,7 @@ def test_calibrate_a_ledger_end_to_end(
     run_cli: Callable[..., CliResult], ledger: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "cal"
-    args = ("calibrate", SCENARIO, str(ledger), *SMALL, "--budget", "500", "--out", str(out))
+    args = ("calibrate", SCENARIO, str(ledger), *SMALL, "--budget", "40000", "--out", str(out))
     code, stdout, err = run_cli(*args, "--format", "json")
     assert code == 0, err
     data = json.loads(stdout)["data"]
@@ -140,6 +141,13 @@ def test_calibrate_a_ledger_end_to_end(
     assert header["others"] == "expected"
     assert header["method"] == "smc"
     assert header["diagnostics"] == "passed"
+    assert header["cutoff"] == "2023-06-30"  # read back by `report --observations`
+    assert header["populations"] == "2"
+    assert float(header["max_rhat"]) < 1.05
+    assert len(pd.read_csv(files["particles"], skiprows=1)) == 2 * 128  # both populations
+    from forcegen.cli.report_cmds import calibration_cutoff
+
+    assert calibration_cutoff(str(files["scenario"])) == dt.date(2023, 6, 30)
     sample = pd.read_csv(files["particles"], skiprows=1)
     assert {"weight", KILLED, CONTRACT, "discrepancy"} <= set(sample.columns)
     assert any(c.startswith("factor:") for c in sample.columns)

@@ -157,3 +157,29 @@ def test_sbc_with_the_new_observation_kinds_100_repeats(
     # A 99 % binomial band for p = 0.9, n = 100 is 82..97.
     hits = _sbc(tmp_path, mapping, 100)
     assert all(82 <= h <= 97 for h in hits.values()), hits
+
+
+def test_a_series_whose_steps_vary_apart_is_refused_before_any_simulation() -> None:
+    """Its steps draw their own quantiles from the seed: the likelihood of a particle
+    would change from one simulation to the next."""
+    from observation_cases import PUBLIC_RECORD
+
+    from forcegen.errors import UsageError
+    from forcegen.observations.mapping import load_mapping
+    from forcegen.observations.smc import calibratable
+    from forcegen.scenario.walk import iter_params
+    from forcegen.sim import load
+
+    scen = load("russia-2022-2026")
+    params = {ref.name: ref.param for ref in iter_params(scen)}
+    apart = "channels.prisoners-mod.enlistment.recruits_per_day"
+    assert not calibratable(params[apart])
+    assert calibratable(params["losses.killed_per_day"])
+    together = "channels.wagner-mercenaries.enlistment.recruits_per_day"
+    assert params[together].is_series
+    assert calibratable(params[together])
+    ledger = load_ledger(PUBLIC_RECORD)
+    resolved = resolve(ledger, scen, load_mapping(None))
+    with pytest.raises(UsageError, match="vary apart") as info:
+        smc_calibrate(resolved, params=["losses.killed_per_day", apart], budget=10**9)
+    assert apart in str(info.value)

@@ -409,6 +409,7 @@ def simulate_design(
     seed: int,
     mode: Mode,
     sample_parameters: bool = False,
+    given: Mapping[str, FloatArray] | None = None,
     client: Any = None,
     progress: Progress | None = None,
 ) -> FloatArray:
@@ -416,8 +417,9 @@ def simulate_design(
     each to numbers.
 
     Point ``i`` is replicate ``i`` with every parameter in ``quantiles`` at quantile
-    ``quantiles[name][i]``; the others are at their expected values
-    (``sample_parameters=False``) or drawn from their distributions. Blocks are reduced
+    ``quantiles[name][i]``, every parameter in ``given`` at value ``given[name][i]``
+    (its unit; a row of step values for a series); the others are at their expected
+    values (``sample_parameters=False``) or drawn from their distributions. Blocks are reduced
     as they finish (:func:`forcegen.distributed.run_reduced`), so memory stays bounded
     however large the design, and on Dask (``client``) only the reduced rows travel.
 
@@ -435,6 +437,7 @@ def simulate_design(
         seed=seed,
         mode=mode,
         sample_parameters=sample_parameters,
+        given={k: np.asarray(v, np.float64) for k, v in (given or {}).items()},
         given_quantiles={k: np.asarray(v, np.float64) for k, v in quantiles.items()},
     )
 

@@ -317,7 +317,7 @@ def calibrate_cmd(
         int | None,
         typer.Option(
             min=60,
-            help="Maximum model simulations (default 20000 for a ledger, 8192 "
+            help="Maximum model simulations (default 200000 for a ledger, 8192 "
             "for the older format).",
         ),
     ] = None,
@@ -327,12 +327,29 @@ def calibrate_cmd(
             "--population",
             "--particles",
             min=20,
-            help="Particles (SMC for a ledger, ABC per generation for the older format).",
+            help="Particles (SMC for a ledger: per population; ABC per generation for "
+            "the older format).",
         ),
     ] = 128,
+    populations: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Ledger only: independent SMC populations; the posterior passes only if "
+            "they agree (R-hat), so 1 never passes.",
+        ),
+    ] = 2,
     moves: Annotated[
-        int, typer.Option(min=1, help="Ledger only: Metropolis moves per SMC stage.")
+        int, typer.Option(min=1, help="Ledger only: least Metropolis moves per SMC stage.")
     ] = 3,
+    max_moves: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Ledger only: most Metropolis moves per SMC stage (a stage stops "
+            "earlier once the particles stop moving further).",
+        ),
+    ] = 12,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     mode: Annotated[
         str, typer.Option(help="mean-field (default, fast) or stochastic simulations.")
@@ -383,8 +400,8 @@ def calibrate_cmd(
     jointly by runs of the calibrated scenario), and summaries to --out. Other files
     in DIR are left alone. When the diagnostics fail (final temperature not 1,
     effective sample size below 30 %, or, for a ledger, fewer than 30 % distinct
-    particles) nothing is written and the command exits with 2, unless
-    --accept-failed (the scenario then says it is unreliable)."""
+    particles or independent populations that disagree) nothing is written and the
+    command exits with 2, unless --accept-failed (the scenario then says it is unreliable)."""
     from forcegen.analysis.calibration.ledger import is_ledger
 
     if others not in ("prior", "expected"):
@@ -397,9 +414,11 @@ def calibrate_cmd(
             max_params=6 if max_params is None else max_params,
             cutoff=cutoff,
             mapping=mapping,
-            budget=20000 if budget is None else budget,
+            budget=200_000 if budget is None else budget,
             particles=population,
+            populations=populations,
             moves=moves,
+            max_moves=max_moves,
             seed=seed,
             mode=_mode(mode),
             others=others,
@@ -496,7 +515,9 @@ def _calibrate_ledger(
     mapping: Path | None,
     budget: int,
     particles: int,
+    populations: int,
     moves: int,
+    max_moves: int,
     seed: int,
     mode: Mode,
     others: str,
@@ -540,7 +561,9 @@ def _calibrate_ledger(
             params=params,
             max_params=max_params,
             particles=particles,
+            populations=populations,
             moves=moves,
+            max_moves=max_moves,
             budget=budget,
             seed=seed,
             mode=mode,
@@ -559,10 +582,16 @@ def _calibrate_ledger(
     )
     printer = Printer("calibrate", fmt, console=console)
     _print_posterior(printer, result.summary, title)
+    agreement = (
+        f", {diag.populations} populations agree to R-hat {diag.max_rhat:.3f} (worst: {diag.worst})"
+        if diag.rhat
+        else f", {diag.populations} population (agreement not checked)"
+    )
     printer.line(
         f"diagnostics: final temperature {diag.final_temperature:.3g}, ESS {diag.ess:.0f} of "
-        f"{particles} ({diag.ess_share:.0%}), {diag.unique_share:.0%} distinct particles, "
-        f"acceptance {diag.acceptance:.0%}: " + ("passed" if diag.passed else "FAILED")
+        f"{particles} per population ({diag.ess_share:.0%}), {diag.unique_share:.0%} distinct "
+        f"particles, acceptance {diag.acceptance:.0%}{agreement}: "
+        + ("passed" if diag.passed else "FAILED")
     )
     printer.line(
         f"training coverage: {result.coverage90:.0%} of the {train} training rows inside their "

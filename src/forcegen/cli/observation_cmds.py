@@ -239,8 +239,10 @@ def backtest_cmd(
         ),
     ] = None,
     max_params: Annotated[int, typer.Option(min=1, help="Parameters chosen by default.")] = 6,
-    particles: Annotated[int, typer.Option(min=20, help="SMC particles.")] = 128,
-    budget: Annotated[int, typer.Option(min=100, help="Most simulations.")] = 20000,
+    particles: Annotated[
+        int, typer.Option(min=20, help="SMC particles per population (two populations).")
+    ] = 128,
+    budget: Annotated[int, typer.Option(min=100, help="Most simulations.")] = 200_000,
     prior_runs: Annotated[int, typer.Option(min=10, help="Replicates of the prior.")] = 200,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     out: OutOption = None,
@@ -279,7 +281,7 @@ def backtest_cmd(
     title = (
         f"{scen.name} backtest at {when}: {len(result.train.measurements)} training and "
         f"{len(result.test.measurements)} test rows; calibration T = "
-        f"{diag.final_temperature:.3g}, ESS {diag.ess:.0f} of {particles}, "
+        f"{diag.final_temperature:.3g}, ESS {diag.ess:.0f} of {particles} per population, "
         f"{diag.simulations} simulations"
     )
     summary = Rows.from_frame(result.summary, title=title)

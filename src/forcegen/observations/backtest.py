@@ -230,7 +230,7 @@ def backtest(
     params: list[str] | None = None,
     max_params: int = 6,
     particles: int = 128,
-    budget: int = 20000,
+    budget: int = 200_000,
     prior_runs: int = 200,
     seed: int = 0,
     mode: Mode = "mean-field",
@@ -266,16 +266,17 @@ def backtest(
     # One simulation of the particles for training and test rows: the training fit
     # (how much of what it was calibrated on the posterior reproduces) comes free.
     horizon = through_day(resolved.scenario, resolved.last_day)
+    pooled = posterior.particles.shape[0]  # every population's particles
     post_flows = simulate_design(
         horizon,
-        particles,
+        pooled,
         posterior.parameter_quantiles(),
         Truth.of(resolved).flows,
         seed=int(np.random.SeedSequence([seed, 62]).generate_state(1)[0]),
         mode=mode,
         client=client,
     )
-    repeats = max(1, math.ceil(2000 / particles))
+    repeats = max(1, math.ceil(2000 / pooled))
     every = predictive_draws(
         resolved, post_flows, rng, repeats=repeats, posterior=posterior.draws(resolved)
     )

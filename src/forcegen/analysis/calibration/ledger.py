@@ -306,10 +306,15 @@ class LedgerCalibration:
         (read back by :mod:`forcegen.analysis.posterior_runs`)."""
         diag = self.posterior.diagnostics
         status = "failed" if self._forced else "passed"
+        # The cut-off lets `forcegen report --observations` mark the rows the
+        # calibration did not see as out of sample without being told again.
+        cutoff = f"; cutoff={self.cutoff.isoformat()}" if self.cutoff else ""
+        rhat = f"; max_rhat={diag.max_rhat:.4f}" if diag.rhat else ""
         return (
             f"{POSTERIOR_MARKER}; others=expected; mode={self.posterior.mode}; method=smc; "
             f"diagnostics={status}; temperature={diag.final_temperature:.4g}; "
-            f"ess_share={diag.ess_share:.3f}; unique_share={diag.unique_share:.3f}"
+            f"ess_share={diag.ess_share:.3f}; unique_share={diag.unique_share:.3f}; "
+            f"populations={diag.populations}{rhat}; seed={self.posterior.seed}{cutoff}"
         )
 
     def write(
@@ -379,8 +384,10 @@ def calibrate_ledger(
     params: list[str] | None = None,
     max_params: int = 6,
     particles: int = 128,
+    populations: int = 2,
     moves: int = 3,
-    budget: int = 20000,
+    max_moves: int = 12,
+    budget: int = 200_000,
     seed: int = 0,
     mode: Mode = "mean-field",
     workers: int | None = None,
@@ -409,7 +416,9 @@ def calibrate_ledger(
             params=params,
             max_params=max_params,
             particles=particles,
+            populations=populations,
             moves=moves,
+            max_moves=max_moves,
             budget=budget,
             seed=seed,
             mode=mode,
