@@ -1,3 +1,3 @@
 """The package version; recorded with every stored result."""
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"

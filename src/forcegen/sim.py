@@ -188,8 +188,10 @@ class Sim:
 
     def _threads(self) -> int:
         """Threads for a block: as given (argument or ``FORCEGEN_THREADS``), else 1 on
-        Dask workers and the usable cores (at most 4, about the channels of a
-        scenario) in this process."""
+        Dask workers (the workers already use the cores) and the usable cores, at most
+        4, in this process. Threads split each channel's replicates in the compiled
+        exits kernel; the rest of the day holds the GIL, so more threads than that
+        mostly wait (docs/benchmarks.md, *Engine speed*)."""
         if self.threads is not None:
             return self.threads
         if (self.workers or 1) > 1 or self.scheduler:

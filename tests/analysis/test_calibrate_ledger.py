@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import forcegen
 from forcegen.analysis.calibration.ledger import is_ledger, posterior_draws
 from forcegen.analysis.posterior_runs import (
     MARKER,
@@ -144,6 +145,12 @@ def test_calibrate_a_ledger_end_to_end(
     assert header["cutoff"] == "2023-06-30"  # read back by `report --observations`
     assert header["populations"] == "2"
     assert float(header["max_rhat"]) < 1.05
+    # (scenario, seed, version) determine the sample: the seed and version are recorded.
+    assert header["seed"] == str(data["seed"])
+    assert header["forcegen"] == forcegen.__version__
+    assert f"forcegen {forcegen.__version__}, seed {header['seed']}." in files[
+        "scenario"
+    ].read_text(encoding="utf-8")
     assert len(pd.read_csv(files["particles"], skiprows=1)) == 2 * 128  # both populations
     from forcegen.cli.report_cmds import calibration_cutoff
 

@@ -32,7 +32,6 @@ from forcegen.engine.kernels import (
     DENSE,
     Z_LIMIT,
     approx_binomial,
-    dense_from,
     exits,
     stocks,
 )
@@ -383,11 +382,3 @@ def test_below_the_threshold_draws_are_the_exact_inverse(n: int, p: float) -> No
     away = np.abs(u[:, None] - cdf[None, :]).min(axis=1) > 1e-12
     got = _invert_many(n, p, u)
     np.testing.assert_array_equal(got[away], stats.binom.ppf(u[away], n, p).astype(np.int64))
-
-
-@pytest.mark.parametrize("p", [1e-6, 0.3, 0.5, 0.999])
-def test_dense_from_is_where_the_variance_reaches_the_threshold(p: float) -> None:
-    m = int(np.ceil(dense_from(p)))
-    assert m * p * (1 - p) >= APPROX_VARIANCE * (1 - 1e-12)
-    assert (m - 1) * p * (1 - p) < APPROX_VARIANCE
-    assert dense_from(0.0) == dense_from(1.0) == np.inf

@@ -389,3 +389,31 @@ def test_the_server_writes_nothing_outside_its_working_directory(
     matplotlib_cache = {".cache", ".cache/matplotlib", ".config", ".config/matplotlib"}
     others = {p for p in in_home - matplotlib_cache if not p.startswith(".cache/matplotlib/")}
     assert others == set(), sorted(others)
+
+
+def test_slider_tooltips_format_values_as_the_server_does(page: Any) -> None:
+    """The tooltip's formatter (assets/format.js) agrees with ``format_value``, which
+    writes the same values into the notes and the downloaded YAML."""
+    from forcegen.explore.levers import format_value
+
+    values = [
+        0.0,
+        3.0,
+        125000.0,
+        7.192585940677707e-05,
+        0.085,
+        0.6,
+        29.5,
+        1.5e-05,
+        0.00012345,
+        12345.678,
+        0.99995,
+        9999.5,
+        -0.25,
+        1e-4,
+        2.5e20,
+    ]
+    got = page.evaluate("vs => vs.map(v => window.dccFunctions.forcegenValue(v))", values)
+    assert got == [format_value(v) for v in values]
+    tooltip = page.locator(".dash-slider-tooltip").first.inner_text()
+    assert len(tooltip) <= 10, tooltip

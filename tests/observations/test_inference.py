@@ -125,7 +125,6 @@ def _sbc(tmp_path: Path, mapping: QuantityMap, repeats: int) -> dict[str, int]:
             resolved,
             params=[LAMBDA, "losses.killed_per_day"],
             particles=64,
-            moves=2,
             budget=6000,
             seed=rep,
             discrepancy=False,

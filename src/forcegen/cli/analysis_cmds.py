@@ -341,7 +341,7 @@ def calibrate_cmd(
     ] = 2,
     moves: Annotated[
         int, typer.Option(min=1, help="Ledger only: least Metropolis moves per SMC stage.")
-    ] = 3,
+    ] = 8,
     max_moves: Annotated[
         int,
         typer.Option(
@@ -349,7 +349,7 @@ def calibrate_cmd(
             help="Ledger only: most Metropolis moves per SMC stage (a stage stops "
             "earlier once the particles stop moving further).",
         ),
-    ] = 12,
+    ] = 30,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     mode: Annotated[
         str, typer.Option(help="mean-field (default, fast) or stochastic simulations.")

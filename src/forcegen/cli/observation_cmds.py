@@ -278,11 +278,13 @@ def backtest_cmd(
             progress=progress,
         )
     diag = result.posterior.diagnostics
+    rhat = f", R-hat across populations {diag.max_rhat:.3f}" if diag.rhat else ""
     title = (
         f"{scen.name} backtest at {when}: {len(result.train.measurements)} training and "
         f"{len(result.test.measurements)} test rows; calibration T = "
         f"{diag.final_temperature:.3g}, ESS {diag.ess:.0f} of {particles} per population, "
-        f"{diag.simulations} simulations"
+        f"{diag.simulations} simulations{rhat}: "
+        + ("diagnostics passed" if diag.passed else "DIAGNOSTICS FAILED")
     )
     summary = Rows.from_frame(result.summary, title=title)
     printer = Printer("backtest", fmt, console=console)

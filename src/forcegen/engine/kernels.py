@@ -73,14 +73,6 @@ DENSE = 4.0
 
 
 @register_jitable
-def dense_from(p: float) -> float:
-    """People from whom a Binomial(people, ``p``) has variance :data:`APPROX_VARIANCE`
-    or more (infinite where ``p`` is 0 or 1)."""
-    var = p * (1.0 - p)
-    return APPROX_VARIANCE / var if var > 0.0 else math.inf
-
-
-@register_jitable
 def skip_scale(p: float) -> float:
     """``c`` such that ``floor(c * E)``, ``E ~ Exp(1)``, is Geometric(``p``): how many
     people are passed over before the next one who moves; infinite where ``p <= 0``

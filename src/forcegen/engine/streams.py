@@ -8,7 +8,7 @@ values are sampled from a stream named by the parameter, derived as::
 Its transitions (one per channel and kind: enlistment, exits, renewals, …) draw
 counter-based numbers keyed by (seed, stream name, replicate, day, slot) instead
 (:mod:`forcegen.engine.counters`), so that a changed count cannot shift the numbers of
-any other decision. :data:`TRANSITION_DOMAIN` is kept for :func:`stream` callers.
+any other decision.
 
 Consequences, each tested:
 
@@ -27,13 +27,13 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["BLOCK_SIZE", "PARAMETER_DOMAIN", "TRANSITION_DOMAIN", "blocks_for", "stream"]
+__all__ = ["BLOCK_SIZE", "PARAMETER_DOMAIN", "blocks_for", "stream"]
 
 BLOCK_SIZE = 128
 """Replicates per block. Part of the reproducibility contract: changing it changes results."""
 
 PARAMETER_DOMAIN = 1
-TRANSITION_DOMAIN = 2
+"""Domain of the parameter streams (the first word of their spawn key)."""
 
 
 @cache
@@ -47,7 +47,8 @@ def stream(seed: int, domain: int, block: int, name: str) -> np.random.Generator
 
     Args:
         seed: The run's seed (a non-negative integer).
-        domain: :data:`PARAMETER_DOMAIN` or :data:`TRANSITION_DOMAIN`.
+        domain: :data:`PARAMETER_DOMAIN` (the only domain now in use; transitions
+            draw counter-based numbers instead).
         block: Block index (replicates ``block*BLOCK_SIZE`` to ``(block+1)*BLOCK_SIZE - 1``).
         name: What the stream draws, e.g. ``"losses.killed_per_day"`` or
             ``"channel/prisoners/exits"``.

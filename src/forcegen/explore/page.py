@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,11 @@ def lever_controls(levers: list[Lever]) -> list[Any]:
                         step=lv.step,
                         value=lv.start,
                         marks=None,
-                        tooltip={"placement": "bottom", "always_visible": True},
+                        tooltip={
+                            "placement": "bottom",
+                            "always_visible": True,
+                            "transform": "forcegenValue",
+                        },
                         updatemode="mouseup",
                         allow_direct_input=False,
                     ),
@@ -314,10 +319,64 @@ def _layout(explorer: Explorer, base_id: str) -> Any:
             dcc.Store(id="current", data=None),
             dcc.Store(id="pin", data=None),
             dcc.Store(id="ready", data=None),
+            dcc.Store(id="progress-seen", data=None),
             dcc.Location(id="url", refresh=True),
             dcc.Interval(id="tick", interval=400),
         ],
     )
+
+
+# ---------------------------------------------------------------------- progress
+@dataclass(frozen=True)
+class ProgressRow:
+    """One ensemble's progress as the page shows it.
+
+    Attributes:
+        label: ``"now"`` or ``"baseline"``.
+        done: Replicates finished.
+        total: Replicates asked for.
+        error: Why the ensemble failed (None when it did not).
+        finished: Whether its result is ready.
+    """
+
+    label: str
+    done: int
+    total: int
+    error: str | None
+    finished: bool
+
+    def key(self) -> list[Any]:
+        """What the row shows, as JSON-able data (compared between timer ticks)."""
+        return [self.label, self.done, self.total, self.error or "", self.finished]
+
+
+def progress_view(rows: list[ProgressRow], seen: list[list[Any]] | None) -> tuple[Any, Any]:
+    """The progress bars and their key, or ``no_update`` for both when the page shows
+    them already: the timer fires every 400 ms, and resending unchanged bars would
+    make the browser re-render them (and the server serialise them) for nothing.
+
+    Args:
+        rows: The ensembles shown, baseline first.
+        seen: The key of what the page shows (``None`` before the first tick).
+    """
+    key = [row.key() for row in rows]
+    if key == seen:
+        return no_update, no_update
+    parts = [
+        html.Div(
+            [
+                html.Progress(value=str(row.done), max=str(row.total)),
+                html.Span(
+                    f" ensemble ({row.label}): failed: {row.error}"
+                    if row.error
+                    else f" ensemble ({row.label}): {row.done} / {row.total} replicates"
+                ),
+            ],
+            className="fg-progress-row " + ("fg-done" if row.finished else "fg-running"),
+        )
+        for row in rows
+    ]
+    return parts, key
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -469,6 +528,7 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         current: dict[str, Any] | None,
         pin: dict[str, Any] | None,
         ready: dict[str, Any] | None,
+        seen: list[list[Any]] | None,
     ) -> Any:
         if current is None:
             raise PreventUpdate
@@ -476,36 +536,28 @@ def make_app(explorer: Explorer, first: str) -> Dash:
         explorer.sims.want([explorer.scenarios[k] for k in keys])
         states = {k: explorer.sims.state(k) for k in keys}
         now = states[current["hash"]]
-        parts: list[Any] = []
-        for label, key in (("baseline", pin["hash"] if pin else None), ("now", current["hash"])):
-            if key is None:
-                continue
-            s = states[key]
-            text = (
-                f"ensemble ({label}): failed: {s.error}"
-                if s.error
-                else f"ensemble ({label}): {s.done} / {s.total} replicates"
-            )
-            parts.append(
-                html.Div(
-                    [html.Progress(value=str(s.done), max=str(s.total)), html.Span(" " + text)],
-                    className="fg-progress-row "
-                    + ("fg-done" if s.result is not None else "fg-running"),
-                )
-            )
+        rows = [
+            ProgressRow(label, s.done, s.total, s.error, s.result is not None)
+            for label, key in (("baseline", pin["hash"] if pin else None), ("now", current["hash"]))
+            if key is not None
+            for s in (states[key],)
+        ]
+        parts, key = progress_view(rows, seen)
         new_ready = {
             "now": current["hash"] if now.result is not None else None,
             "pin": pin["hash"] if pin and states[pin["hash"]].result is not None else None,
         }
-        return parts, (no_update if new_ready == ready else new_ready)
+        return parts, key, (no_update if new_ready == ready else new_ready)
 
     app.callback(
         Output("progress", "children"),
+        Output("progress-seen", "data"),
         Output("ready", "data"),
         Input("tick", "n_intervals"),
         State("current", "data"),
         State("pin", "data"),
         State("ready", "data"),
+        State("progress-seen", "data"),
     )(_tick)
 
     def _charts(

@@ -10,14 +10,22 @@ particle — by default the deterministic mean-field trajectory (cheap, and the
 likelihood is then exact, not a noisy estimate).
 
 Algorithm (adaptive tempering, Del Moral, Doucet & Jasra 2006; Jasra et al. 2011):
-the particles start from the prior; each stage raises the likelihood's exponent β as
-far as keeps the effective sample size of the reweighted particles at ``ess_target``
-× N (bisection), resamples (systematic), and moves every particle with a few
-random-walk Metropolis steps targeting prior × likelihood^β, the proposal scaled from
-the particles' covariance. Factors and before-start rates do not need a new
-simulation, so each expensive step is followed by cheap steps on them alone. The run
-ends at β = 1 — the exact posterior of the stated observation model — or when the
-simulation budget runs out (β < 1: a tempered posterior, which the diagnostics flag).
+two or more independent populations of particles start from the prior; each stage
+raises the likelihood's exponent β as far as keeps every population's effective
+sample size at ``ess_target`` × N (bisection; one schedule for all), resamples
+(systematic), and moves every particle with Metropolis–Hastings steps targeting
+prior × likelihood^β. Each step proposes, per particle, either an independent draw
+from a normal fitted to its population in logit space (with the Jacobian in the
+acceptance ratio) or a random walk scaled from the population's covariance; a stage
+keeps moving, between ``moves`` and ``max_moves`` steps, until the particles' mean
+distance from where the stage left them grows by less than 10 % a step. Factors and
+before-start rates need no new simulation, so each expensive step is followed by cheap
+steps on them alone. The run ends at β = 1 — the exact posterior of the stated
+observation model — or when the simulation budget runs out (β < 1: a tempered
+posterior, which the diagnostics flag). The posterior passes only if the populations
+agree (rank-normalised R-hat, :mod:`forcegen.observations.convergence`): one
+population that passes its own checks can still be wrong in a way only a second,
+independent one shows.
 """
 
 from __future__ import annotations
@@ -177,8 +185,8 @@ class Diagnostics:
             out.append(
                 f"the {self.populations} independent populations disagree: R-hat "
                 f"{self.max_rhat:.3f} for {self.worst} (at most {POPULATION_RHAT_MAX} "
-                "passes); the result depends on the seed: raise --particles or "
-                "--max-moves, or calibrate fewer parameters"
+                "passes); the result depends on the seed: raise --moves, --max-moves or "
+                "--particles, or calibrate fewer parameters"
             )
         return out
 
@@ -319,8 +327,8 @@ def smc_calibrate(
     max_params: int = 6,
     particles: int = 128,
     populations: int = 2,
-    moves: int = 3,
-    max_moves: int = 12,
+    moves: int = 8,
+    max_moves: int = 30,
     cheap_moves: int = 10,
     ess_target: float = 0.5,
     budget: int = 200_000,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from forcegen._version import __version__
 from forcegen.analysis.calibration.common import FloatArray, Progress
 from forcegen.analysis.calibration.diagnostics import _summarise
 from forcegen.analysis.calibration.outputs import (
@@ -264,11 +265,13 @@ class LedgerCalibration:
         diag = post.diagnostics
         data = Path(self.observations).name
         known = f", rows known by {self.cutoff}" if self.cutoff else ""
+        rhat = f", largest R-hat {diag.max_rhat:.3f}" if diag.rhat else ""
         description = (
             f"Calibrated to {data} ({len(self.resolved.measurements)} usable rows{known}) "
-            f"by tempered SMC on the {post.mode} trajectory ({post.particles.shape[0]} "
-            f"particles, final temperature {diag.final_temperature:.3g}, ESS "
-            f"{diag.ess_share:.0%}); calibrated parameters: {', '.join(post.parameters)}; "
+            f"by tempered SMC on the {post.mode} trajectory ({diag.populations} "
+            f"populations, {post.particles.shape[0]} particles in all, final temperature "
+            f"{diag.final_temperature:.3g}, ESS {diag.ess_share:.0%}{rhat}); "
+            f"calibrated parameters: {', '.join(post.parameters)}; "
             "the other uncertain parameters held at their expected values; "
             f"{self.coverage90:.0%} of the training rows inside their posterior "
             "predictive 90 % band. The posterior sample is in "
@@ -295,6 +298,7 @@ class LedgerCalibration:
             f"{self.resolved.scenario.name}\n# and the ledger {self.observations}.\n"
             "# Calibrated parameters carry fitted posterior distributions (see their notes);\n"
             f"# runs of this file draw them jointly from {self.name}-particles.csv beside it.\n"
+            f"# forcegen {__version__}, seed {self.posterior.seed}.\n"
         )
         body = yaml.safe_dump(
             self.scenario_document(), sort_keys=False, allow_unicode=True, width=100
@@ -314,7 +318,8 @@ class LedgerCalibration:
             f"{POSTERIOR_MARKER}; others=expected; mode={self.posterior.mode}; method=smc; "
             f"diagnostics={status}; temperature={diag.final_temperature:.4g}; "
             f"ess_share={diag.ess_share:.3f}; unique_share={diag.unique_share:.3f}; "
-            f"populations={diag.populations}{rhat}; seed={self.posterior.seed}{cutoff}"
+            f"populations={diag.populations}{rhat}; seed={self.posterior.seed}{cutoff}; "
+            f"forcegen={__version__}"
         )
 
     def write(
@@ -385,8 +390,8 @@ def calibrate_ledger(
     max_params: int = 6,
     particles: int = 128,
     populations: int = 2,
-    moves: int = 3,
-    max_moves: int = 12,
+    moves: int = 8,
+    max_moves: int = 30,
     budget: int = 200_000,
     seed: int = 0,
     mode: Mode = "mean-field",
