@@ -110,6 +110,19 @@ def passed(tmp_path_factory: pytest.TempPathFactory, ledger: Path) -> Path:
     return out
 
 
+def test_the_command_line_defaults_are_the_samplers() -> None:
+    """`forcegen calibrate` writes its move defaults as literals (it imports the sampler
+    lazily); they must be the library's."""
+    import inspect
+
+    from forcegen.cli.analysis_cmds import calibrate_cmd
+    from forcegen.observations.smc import MAX_MOVES, MIN_MOVES
+
+    options = inspect.signature(calibrate_cmd).parameters
+    assert options["moves"].default == MIN_MOVES
+    assert options["max_moves"].default == MAX_MOVES
+
+
 def test_the_ledger_is_told_from_the_older_format_by_its_header(ledger: Path) -> None:
     assert is_ledger(ledger)
     older = Path(__file__).resolve().parent.parent / "data" / "observed-russia-2022-covert.csv"

@@ -24,6 +24,7 @@ from forcegen.analysis.posterior_runs import (
 )
 from forcegen.observations.convergence import POPULATION_RHAT_MAX
 from forcegen.scenario.load import builtin_particles, list_builtin, load_scenario
+from forcegen.scenario.params import Param
 from forcegen.scenario.walk import iter_params
 
 NAME = "russia-2022-2026-calibrated"
@@ -35,6 +36,14 @@ def sample() -> pd.DataFrame:
     path = builtin_particles(NAME)
     assert path is not None, "the posterior sample is not shipped beside the scenario"
     return pd.read_csv(path, skiprows=1)
+
+
+@pytest.fixture(scope="module")
+def params() -> tuple[dict[str, Param], dict[str, Param]]:
+    """Parameter name → parameter, of the base and of the calibrated scenario."""
+    base = {ref.name: ref.param for ref in iter_params(load_scenario(BASE))}
+    calibrated = {ref.name: ref.param for ref in iter_params(load_scenario(NAME))}
+    return base, calibrated
 
 
 def test_it_ships_with_a_sample_that_passed_every_diagnostic() -> None:
@@ -57,10 +66,9 @@ def test_it_ships_with_a_sample_that_passed_every_diagnostic() -> None:
 
 
 def test_it_is_the_base_scenario_but_for_the_calibrated_parameters(
-    sample: pd.DataFrame,
+    sample: pd.DataFrame, params: tuple[dict[str, Param], dict[str, Param]]
 ) -> None:
-    base = {ref.name: ref.param for ref in iter_params(load_scenario(BASE))}
-    calibrated = {ref.name: ref.param for ref in iter_params(load_scenario(NAME))}
+    base, calibrated = params
     assert set(calibrated) == set(base)
     names = [c for c in sample.columns if not is_nuisance(c)]
     assert names, "no calibrated parameter in the sample"
@@ -70,10 +78,9 @@ def test_it_is_the_base_scenario_but_for_the_calibrated_parameters(
 
 
 def test_the_particles_lie_in_their_priors_and_the_fits_describe_them(
-    sample: pd.DataFrame,
+    sample: pd.DataFrame, params: tuple[dict[str, Param], dict[str, Param]]
 ) -> None:
-    base = {ref.name: ref.param for ref in iter_params(load_scenario(BASE))}
-    calibrated = {ref.name: ref.param for ref in iter_params(load_scenario(NAME))}
+    base, calibrated = params
     assert np.allclose(sample["weight"], 1.0 / len(sample))
     for name in (c for c in sample.columns if not is_nuisance(c)):
         low, high = base[name].support

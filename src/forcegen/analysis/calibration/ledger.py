@@ -57,7 +57,13 @@ from forcegen.observations.check import (
     score_table,
 )
 from forcegen.observations.measure import Measurement, Resolved, Truth
-from forcegen.observations.smc import MAX_DISCREPANCY, LedgerPosterior, smc_calibrate
+from forcegen.observations.smc import (
+    MAX_DISCREPANCY,
+    MAX_MOVES,
+    MIN_MOVES,
+    LedgerPosterior,
+    smc_calibrate,
+)
 from forcegen.results.outputs import Recognise, atomic_file, check_file_target, csv_header_is
 from forcegen.safetext import csv_safe
 
@@ -390,8 +396,8 @@ def calibrate_ledger(
     max_params: int = 6,
     particles: int = 128,
     populations: int = 2,
-    moves: int = 8,
-    max_moves: int = 30,
+    moves: int = MIN_MOVES,
+    max_moves: int = MAX_MOVES,
     budget: int = 200_000,
     seed: int = 0,
     mode: Mode = "mean-field",
