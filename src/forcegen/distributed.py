@@ -89,10 +89,8 @@ class Ensemble(Protocol):
         """Simulate one block of replicates."""
         ...
 
-    def day_progress(
-        self, block: int, progress: Callable[[int, int], None] | None
-    ) -> Callable[[int], None] | None:
-        """An ``on_day`` callback reporting replicate progress of ``block``."""
+    def run_here(self, progress: Callable[[int, int], None] | None = None) -> Iterator[BlockRun]:
+        """Simulate every block in this process, yielding each as it finishes."""
         ...
 
     def block_progress(
@@ -190,11 +188,9 @@ def run_reduced(
     total = sim.blocks
     by_block = sim.block_progress(progress)
     if client is None and (sim.workers or 1) <= 1 and not sim.scheduler:
-        local = (
-            [(b, _extract(info, templates, sim.run_one_block(b, sim.day_progress(b, progress))))]
-            for b in range(total)
-        )
-        _fold(many, local, total, by_block)
+        # Progress comes from the blocks' days (several blocks may be under way).
+        local = ([(run.block, _extract(info, templates, run))] for run in sim.run_here(progress))
+        _fold(many, local, total, None)
         return reducers
     shipped = _shippable(sim)
     with _client_for(sim, client) as cl:

@@ -7,7 +7,8 @@ The estimate follows what the run holds (docs/benchmarks.md measures the same):
   being simulated: its output, ``BLOCK_SIZE × days × (120 × channels + 4 × pools)``
   bytes (20 people counts in 32-bit integers and 10 money figures in 32-bit floats a
   channel), and each channel's age slots, ``2 × BLOCK_SIZE × slots × 8`` bytes; one
-  per worker process;
+  per worker process, or one per thread when a process simulates several blocks at
+  once (:attr:`forcegen.sim.Sim.blocks_at_once`);
 * **result** — :meth:`forcegen.sim.Sim.run` and every command that builds a
   :class:`~forcegen.results.result.Result` (report, ask, compare, plot, solve, ...)
   keep every replicate: the blocks, then their concatenation (2 × the blocks at the
@@ -175,6 +176,11 @@ class RunShape(Protocol):
         """Address of a Dask scheduler, if any."""
         ...
 
+    @property
+    def blocks_at_once(self) -> int:
+        """Blocks simulated at once in this process (threads)."""
+        ...
+
 
 def estimate(
     sim: RunShape, holding: Holding, reducers: Iterable[object] = (), *, keep_strength: bool = False
@@ -200,18 +206,21 @@ def estimate(
     block_ages = sum(2 * rows * s * 8 for s in slots)
     workers = 1 if sim.scheduler else max(sim.workers or 1, 1)
     parallel = min(workers, blocks_for(runs))
+    # Blocks held at once: one per worker, or several in this process's threads
+    # (their time is not divided by them: the threads share the interpreter lock).
+    in_flight = min(max(workers, sim.blocks_at_once), blocks_for(runs))
     worker_bytes = (_WORKER_PROCESS_BYTES if workers > 1 else 0.0) * workers
     params = sum(max(len(ref.param.distributions), 1) for ref in uncertain_parameters(scenario))
     summary_per_run = 8.0 * (2 * channels + len(EXIT_CAUSES) + 5)
     keeps_days = False
     if holding == "result":
-        fixed = block_ages * parallel + _WORKING_BYTES + worker_bytes
+        fixed = block_ages * in_flight + _WORKING_BYTES + worker_bytes
         per_run = _RESULT_PEAK * days * per_replicate_day + 8.0 * params
         # Blocks are whole: the last one's padding is held too (stochastic mode).
         padding = (blocks_for(runs) * BLOCK_SIZE - runs) if sim.mode == "stochastic" else 0
         fixed += _RESULT_PEAK * padding * days * per_replicate_day
     else:
-        fixed = (_BLOCK_COPIES[holding] * block_output + block_ages) * parallel
+        fixed = (_BLOCK_COPIES[holding] * block_output + block_ages) * in_flight
         fixed += _WORKING_BYTES + _LIBRARY_BYTES[holding] + worker_bytes
         per_run = 0.0
         if holding == "folder":

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from forcegen._version import __version__
+from forcegen.engine.local_blocks import run_blocks_here
 from forcegen.engine.simulate import BlockRun, Mode, run_block
 from forcegen.engine.streams import BLOCK_SIZE, blocks_for
 from forcegen.errors import UsageError
@@ -131,9 +132,14 @@ class Sim:
         """Replicates of ``block`` that belong to the ensemble."""
         return max(0, min(BLOCK_SIZE, self.runs - block * BLOCK_SIZE))
 
-    def run_one_block(self, block: int, on_day: Callable[[int], None] | None = None) -> BlockRun:
+    def run_one_block(
+        self,
+        block: int,
+        on_day: Callable[[int], None] | None = None,
+        threads: int | None = None,
+    ) -> BlockRun:
         """Simulate one block (what a worker does); ``on_day`` is called with the days
-        simulated so far."""
+        simulated so far; ``threads`` for its exits kernel (default: :meth:`_threads`)."""
         return run_block(
             self.scenario,
             seed=self.seed,
@@ -143,21 +149,29 @@ class Sim:
             given=self.given or None,
             given_quantiles=self.given_quantiles or None,
             rows=self.rows(block),
-            threads=self._threads(),
+            threads=self._threads() if threads is None else threads,
             on_day=on_day,
         )
 
-    def day_progress(self, block: int, progress: Progress | None) -> Callable[[int], None] | None:
-        """An ``on_day`` callback reporting replicate progress while ``block`` runs in
-        this process, after the blocks before it."""
-        if progress is None:
-            return None
-        base, rows, days = (
-            min(block * BLOCK_SIZE, self.runs),
-            self.rows(block),
+    @property
+    def blocks_at_once(self) -> int:
+        """Blocks simulated at once in this process: one per thread (:meth:`_threads`),
+        at most the run's blocks; 1 when the blocks run on Dask workers."""
+        if (self.workers or 1) > 1 or self.scheduler:
+            return 1
+        return max(1, min(self._threads(), self.blocks))
+
+    def run_here(self, progress: Progress | None = None) -> Iterator[BlockRun]:
+        """Simulate every block in this process, yielding each as it finishes: several
+        at once in threads when :meth:`_threads` allows (see
+        :mod:`forcegen.engine.local_blocks`; the blocks are the same either way)."""
+        return run_blocks_here(
+            self.run_one_block,
+            [self.rows(b) for b in range(self.blocks)],
             self.scenario.horizon_days,
+            threads=self._threads(),
+            progress=progress,
         )
-        return lambda t: progress(base + rows * t // max(days, 1), self.runs)
 
     def block_progress(self, progress: Progress | None) -> Callable[[int, int], None] | None:
         """A ``(blocks_done, blocks_total)`` callback reporting replicates to ``progress``
@@ -187,11 +201,12 @@ class Sim:
         return est
 
     def _threads(self) -> int:
-        """Threads for a block: as given (argument or ``FORCEGEN_THREADS``), else 1 on
+        """Threads for the run: as given (argument or ``FORCEGEN_THREADS``), else 1 on
         Dask workers (the workers already use the cores) and the usable cores, at most
-        4, in this process. Threads split each channel's replicates in the compiled
-        exits kernel; the rest of the day holds the GIL, so more threads than that
-        mostly wait (docs/benchmarks.md, *Engine speed*)."""
+        4, in this process. In this process a run of several blocks simulates that many
+        blocks at once, one thread each; a single block splits each channel's
+        replicates over the threads in the compiled exits kernel (the rest of its day
+        holds the GIL; docs/benchmarks.md, *Engine speed*)."""
         if self.threads is not None:
             return self.threads
         if (self.workers or 1) > 1 or self.scheduler:
@@ -211,10 +226,7 @@ class Sim:
 
             blocks = run_blocks_distributed(self, progress=self.block_progress(progress))
         else:
-            blocks = [
-                self.run_one_block(b, on_day=self.day_progress(b, progress))
-                for b in range(self.blocks)
-            ]
+            blocks = list(self.run_here(progress))
         blocks.sort(key=lambda br: br.block)
         self.result = assemble(self, blocks, time.perf_counter() - start)
         return self.result

@@ -111,16 +111,31 @@ def passed(tmp_path_factory: pytest.TempPathFactory, ledger: Path) -> Path:
 
 
 def test_the_command_line_defaults_are_the_samplers() -> None:
-    """`forcegen calibrate` writes its move defaults as literals (it imports the sampler
-    lazily); they must be the library's."""
+    """`forcegen calibrate` and `forcegen backtest` write their sampler defaults as
+    literals (they import the sampler lazily); they must be the library's."""
     import inspect
 
     from forcegen.cli.analysis_cmds import calibrate_cmd
-    from forcegen.observations.smc import MAX_MOVES, MIN_MOVES
+    from forcegen.cli.observation_cmds import backtest_cmd
+    from forcegen.observations.backtest import backtest
+    from forcegen.observations.smc import (
+        MAX_MOVES,
+        MIN_MOVES,
+        PARTICLES,
+        POPULATIONS,
+        smc_calibrate,
+    )
 
     options = inspect.signature(calibrate_cmd).parameters
     assert options["moves"].default == MIN_MOVES
     assert options["max_moves"].default == MAX_MOVES
+    assert options["population"].default == PARTICLES
+    assert options["populations"].default == POPULATIONS
+    assert inspect.signature(backtest_cmd).parameters["particles"].default == PARTICLES
+    assert inspect.signature(backtest).parameters["particles"].default == PARTICLES
+    library = inspect.signature(smc_calibrate).parameters
+    assert library["particles"].default == PARTICLES
+    assert library["populations"].default == POPULATIONS
 
 
 def test_the_ledger_is_told_from_the_older_format_by_its_header(ledger: Path) -> None:

@@ -6,6 +6,8 @@
 * The stochastic exits kernel split over threads by replicate rows against one part.
 * Whole blocks of the built-ins with every kernel uncompiled against compiled, in
   both modes, and threads against none.
+* The mean-field mode's exit rates kept from one day to the next against rates
+  prepared every day.
 """
 
 from __future__ import annotations
@@ -19,11 +21,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
+from test_legal_waves_exposure import crowded_scenario
 
 from forcegen.engine import counters, kernels
+from forcegen.engine.compile import compile_block
 from forcegen.engine.counters import counter_key, stream_id
+from forcegen.engine.draws import ExpectedDraws
 from forcegen.engine.kernels import exits, expected_exits
+from forcegen.engine.sampling import ParameterSet, sample_block
 from forcegen.engine.simulate import Mode, run_block
+from forcegen.engine.step import simulate_block
 from forcegen.sim import load
 
 FloatArray = NDArray[np.float64]
@@ -194,3 +201,58 @@ def test_threads_do_not_change_a_block(mode: Mode) -> None:
     one = digest("russia-2022-covert", mode)
     assert digest("russia-2022-covert", mode, threads=2) == one
     assert digest("russia-2022-covert", mode, threads=3) == one
+
+
+class _Forgetful(ExpectedDraws):
+    """Mean-field draws that prepare the exit rates again every day."""
+
+    def start_day(self, day: int) -> None:
+        self._rates.clear()
+
+
+def _mean_field_block(sc: Any, draws: ExpectedDraws) -> list[NDArray[Any]]:
+    params = sample_block(sc, seed=0, block=0, sample=True)
+    rows = {k: v[:4] for k, v in params.values.items()}  # 4 sampled replicates
+    quantiles = {k: v[:4] for k, v in params.quantiles.items()}
+    plan = compile_block(sc, ParameterSet(values=rows, quantiles=quantiles))
+    breakpoints = [m.until_day for m in sc.losses.service_multipliers]
+    out = simulate_block(plan, draws, breakpoints)
+    return [getattr(out, series) for series in SERIES]
+
+
+@pytest.mark.parametrize(
+    "name", ["russia-2022-covert", "russia-2022-mobilisation", "russia-2022-2026"]
+)
+def test_mean_field_rates_kept_between_days_change_nothing(name: str) -> None:
+    """The mean-field mode keeps each channel's prepared exit rates while the step hands
+    over the same probabilities: whole sampled blocks (parameters, events and stepping
+    schedules of the built-ins; the priced pools and conscripts of the last) are the
+    same bit for bit as when they are prepared every day."""
+    sc = load(name)
+    kept = _mean_field_block(sc, ExpectedDraws())
+    again = _mean_field_block(sc, _Forgetful())
+    for a, b in zip(kept, again, strict=True):
+        assert same_bits(a, b)
+
+
+@pytest.mark.parametrize(("exponent", "prepared"), [(None, 1), (2.0, 100)])
+def test_mean_field_rates_follow_crowding_at_the_front(
+    exponent: float | None, prepared: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Lanchester-style losses the probabilities are new every day (scaled by the
+    day's crowding at the front), so the rates are prepared on each of the 100 days;
+    without, once. Either way the block is the one prepared afresh every day gives."""
+    calls = [0]
+    prepare = kernels.expected_rates
+
+    def counted(*args: Any) -> kernels.ExpectedRates:
+        calls[0] += 1
+        return prepare(*args)
+
+    sc = crowded_scenario(exponent)
+    again = _mean_field_block(sc, _Forgetful())
+    monkeypatch.setattr(kernels, "expected_rates", counted)
+    kept = _mean_field_block(sc, ExpectedDraws())
+    assert calls[0] == prepared
+    for a, b in zip(kept, again, strict=True):
+        assert same_bits(a, b)

@@ -339,8 +339,9 @@ def calibrate_cmd(
             "they agree (R-hat), so 1 never passes.",
         ),
     ] = 2,
-    # Literals, not smc.MIN_MOVES/MAX_MOVES: the CLI imports the sampler only when it
-    # runs (start-up time); tests/analysis/test_calibrate_ledger.py keeps them equal.
+    # Literals, not smc.MIN_MOVES/MAX_MOVES (nor PARTICLES/POPULATIONS above): the CLI
+    # imports the sampler only when it runs (start-up time);
+    # tests/analysis/test_calibrate_ledger.py keeps them equal.
     moves: Annotated[
         int, typer.Option(min=1, help="Ledger only: least Metropolis moves per SMC stage.")
     ] = 8,

@@ -215,6 +215,11 @@ class ExpectedDraws:
         """Counts are real numbers."""
         return np.float64
 
+    def __init__(self) -> None:
+        # Per stream name: the probabilities, segments and recovery rates last seen
+        # (kept alive, so identity means sameness) and the rates prepared from them.
+        self._rates: dict[str, tuple[tuple[NDArray[Any], ...], Any]] = {}
+
     def start_day(self, day: int) -> None:
         """Expected values do not depend on the day's numbers."""
 
@@ -248,6 +253,14 @@ class ExpectedDraws:
         pool: Executor | None = None,
         parts: int = 1,
     ) -> tuple[Array, Array, Array]:
-        from forcegen.engine.kernels import expected_exits  # imports Numba
+        from forcegen.engine.kernels import expected_exits_with, expected_rates
 
-        return expected_exits(svc, rec, start, segment, probs, keep, recovery)
+        # The step hands over the same probability array until one of its schedules
+        # steps (forcegen.engine.step._exit_probabilities), so the rates prepared from
+        # it are kept per stream while the arrays are the same objects.
+        inputs = (probs, segment, recovery)
+        seen = self._rates.get(name)
+        if seen is None or any(a is not b for a, b in zip(seen[0], inputs, strict=True)):
+            seen = (inputs, expected_rates(segment, probs, keep, recovery))
+            self._rates[name] = seen
+        return expected_exits_with(svc, rec, start, seen[1])

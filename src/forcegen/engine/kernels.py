@@ -36,7 +36,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba.extending import register_jitable
@@ -54,12 +54,15 @@ __all__ = [
     "APPROX_VARIANCE",
     "DENSE",
     "Z_LIMIT",
+    "ExpectedRates",
     "approx_binomial",
     "compile_kernels",
     "exits",
     "exits_python",
     "expected_exits",
     "expected_exits_python",
+    "expected_exits_with",
+    "expected_rates",
     "skip_scale",
     "stocks",
     "stocks_python",
@@ -380,6 +383,36 @@ def expected_exits_python(
         _age_row(svc, rec, r)
 
 
+class ExpectedRates(NamedTuple):
+    """One day's exit probabilities prepared for :func:`expected_exits_with`: they
+    change only when the schedules they come from step, so the mean-field mode keeps
+    them from one day to the next (:class:`forcegen.engine.draws.ExpectedDraws`)."""
+
+    segment: IntArray  # (R, N) segment of each age slot, contiguous
+    leave: FloatArray  # (R, G) daily probability of leaving, capped at 1
+    keep: FloatArray  # (R, G) of which, into recovery in the same slot
+    recovery: FloatArray  # (R,) daily probability of returning from recovery
+    effective: FloatArray  # (R, G, K) by cause; rows sum to ``leave``
+
+
+def expected_rates(
+    segment: IntArray, probs: FloatArray, keep: int, recovery: FloatArray
+) -> ExpectedRates:
+    """Prepare the arguments of :func:`expected_exits` that do not change from day to
+    day: where a segment's probabilities sum above 1 they are scaled to sum to 1."""
+    total = probs.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(total > 0, np.minimum(total, 1.0) / total, 0.0)
+    effective = probs * scale[..., None]  # (R, G, K); rows sum to min(total, 1)
+    return ExpectedRates(
+        np.ascontiguousarray(segment, dtype=np.int64),
+        np.ascontiguousarray(effective.sum(axis=-1)),
+        np.ascontiguousarray(effective[..., keep]),
+        np.ascontiguousarray(recovery, dtype=np.float64),
+        effective,
+    )
+
+
 def expected_exits(
     svc: FloatArray,
     rec: FloatArray,
@@ -403,27 +436,32 @@ def expected_exits(
         Expected people returning ``(R,)``, leaving into recovery (cause ``keep``)
         ``(R,)``, and leaving by cause ``(R, K)``.
     """
-    total = probs.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(total > 0, np.minimum(total, 1.0) / total, 0.0)
-    effective = probs * scale[..., None]  # (R, G, K); rows sum to min(total, 1)
+    rates = expected_rates(segment, probs, keep, recovery)
+    return expected_exits_with(svc, rec, start, rates, compiled=compiled)
+
+
+def expected_exits_with(
+    svc: FloatArray, rec: FloatArray, start: int, rates: ExpectedRates, *, compiled: bool = True
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`expected_exits` from rates prepared by :func:`expected_rates` (the same
+    numbers, bit for bit)."""
     back = np.empty(svc.shape)
     kept = np.empty(svc.shape)
-    per_segment = np.zeros(probs.shape[:2])
+    per_segment = np.zeros(rates.leave.shape)
     kernel = _compiled_expected() if compiled else expected_exits_python
     kernel(
         svc,
         rec,
         start,
-        np.ascontiguousarray(segment, dtype=np.int64),
-        np.ascontiguousarray(effective.sum(axis=-1)),
-        np.ascontiguousarray(effective[..., keep]),
-        np.ascontiguousarray(recovery, dtype=np.float64),
+        rates.segment,
+        rates.leave,
+        rates.keep,
+        rates.recovery,
         back,
         kept,
         per_segment,
     )
-    by_cause = np.einsum("rg,rgk->rk", per_segment, effective)
+    by_cause = np.einsum("rg,rgk->rk", per_segment, rates.effective)
     return back.sum(axis=1), kept.sum(axis=1), by_cause
 
 

@@ -40,7 +40,7 @@ from forcegen.errors import UsageError
 from forcegen.observations.check import predictive_draws, score_table
 from forcegen.observations.measure import Measurement, Resolved, Truth
 from forcegen.observations.scoring import ALPHA, LOG_FLOOR, crps_sample, interval_score
-from forcegen.observations.smc import LedgerPosterior, Progress, smc_calibrate
+from forcegen.observations.smc import PARTICLES, LedgerPosterior, Progress, smc_calibrate
 from forcegen.results.outputs import (
     atomic_file,
     csv_header_is,
@@ -229,7 +229,7 @@ def backtest(
     *,
     params: list[str] | None = None,
     max_params: int = 6,
-    particles: int = 128,
+    particles: int = PARTICLES,
     budget: int = 200_000,
     prior_runs: int = 200,
     seed: int = 0,

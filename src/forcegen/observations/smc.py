@@ -53,6 +53,8 @@ from forcegen.scenario.params import Param
 __all__ = [
     "MAX_MOVES",
     "MIN_MOVES",
+    "PARTICLES",
+    "POPULATIONS",
     "Diagnostics",
     "LedgerPosterior",
     "calibratable",
@@ -71,6 +73,11 @@ MIN_UNIQUE_SHARE = 0.3
 MAX_DISCREPANCY = 1.0
 """Upper end of the model discrepancy's uniform prior (log-scale sd; 1 ≈ a factor of
 e either way): what the model's structure misses beyond the sources' stated errors."""
+PARTICLES = 128
+"""Particles per population, by default."""
+POPULATIONS = 2
+"""Independent populations, by default: the fewest whose agreement (R-hat) can be
+checked, so a posterior can pass."""
 MIN_MOVES = 8
 """Least Metropolis steps with a new simulation per stage, by default. With 3 the
 populations of the ``russia-2022-2026`` calibration disagreed (R-hat 1.185) although
@@ -334,8 +341,8 @@ def smc_calibrate(
     *,
     params: Sequence[str] | None = None,
     max_params: int = 6,
-    particles: int = 128,
-    populations: int = 2,
+    particles: int = PARTICLES,
+    populations: int = POPULATIONS,
     moves: int = MIN_MOVES,
     max_moves: int = MAX_MOVES,
     cheap_moves: int = 10,
