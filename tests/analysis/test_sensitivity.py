@@ -232,3 +232,30 @@ def test_dask_workers_give_the_same_indices(queue: Scenario) -> None:
     here = sensitivity(queue, OUTPUT, method="morris", samples=40, seed=2)
     there = sensitivity(queue, OUTPUT, method="morris", samples=40, seed=2, workers=2)
     assert here.table.equals(there.table)
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_design_progress_counts_design_points(
+    queue: Scenario, threads: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`simulate_design` reports design points done out of all of them: steadily, never
+    past the total, ending at it (it once multiplied them by the block size, so the bar
+    jumped to the end). Three blocks, one after another or two at once."""
+    from forcegen.analysis.sensitivity import simulate_design
+
+    monkeypatch.setenv("FORCEGEN_THREADS", threads)
+    seen: list[tuple[int, int]] = []
+    simulate_design(
+        queue,
+        300,
+        {LAMBDA: np.linspace(0.01, 0.99, 300)},
+        parse_output(OUTPUT, queue).evaluate,
+        seed=1,
+        mode="mean-field",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    done = [d for d, _ in seen]
+    assert {t for _, t in seen} == {300}
+    assert done == sorted(done)
+    assert done[-1] == 300
+    assert len({d for d in done if 0 < d < 300}) > 10  # in steps, not one jump

@@ -440,12 +440,8 @@ def simulate_design(
         given={k: np.asarray(v, np.float64) for k, v in (given or {}).items()},
         given_quantiles={k: np.asarray(v, np.float64) for k, v in quantiles.items()},
     )
-
-    def report(done: int, _total: int) -> None:
-        if progress is not None:
-            progress(min(runs, done * BLOCK_SIZE), runs)
-
-    return run_reduced(sim, PerReplicate(reducer), report, client=client).result()
+    # run_reduced reports replicates done (design points), as `progress` expects.
+    return run_reduced(sim, PerReplicate(reducer), progress, client=client).result()
 
 
 # ----------------------------------------------------------------------------- result
