@@ -186,7 +186,6 @@ def run_reduced(
     for r in many:
         r.begin(info)
     total = sim.blocks
-    by_block = sim.block_progress(progress)
     if client is None and (sim.workers or 1) <= 1 and not sim.scheduler:
         # Progress comes from the blocks' days (several blocks may be under way).
         local = ([(run.block, _extract(info, templates, run))] for run in sim.run_here(progress))
@@ -195,7 +194,7 @@ def run_reduced(
     shipped = _shippable(sim)
     with _client_for(sim, client) as cl:
         chunks = _gather(cl, _reduce_chunk, shipped, (info, templates), total, chunk)
-        _fold(many, chunks, total, by_block)
+        _fold(many, chunks, total, sim.block_progress(progress))
     return reducers
 
 

@@ -166,3 +166,18 @@ def test_blocks_at_once_and_the_memory_estimate() -> None:
     one = Sim(sc, runs=1000, threads=1).estimate("folder").memory_bytes
     two = Sim(sc, runs=1000, threads=2).estimate("folder").memory_bytes
     assert two > one
+
+
+def test_progress_one_block_after_another_is_the_blocks_done_plus_this_ones_share() -> None:
+    """One thread: after day ``t`` of block ``b`` the progress is the replicates of the
+    blocks before it plus ``rows[b] * t // days`` (what it was before blocks ran at
+    once)."""
+    rows, days = [128, 128, 44], 7
+    seen: list[int] = []
+    list(
+        run_blocks_here(
+            FakeBlocks(days), rows, days, threads=1, progress=lambda d, _: seen.append(d)
+        )
+    )
+    expected = [sum(rows[:b]) + rows[b] * t // days for b in range(3) for t in range(days + 1)]
+    assert seen == expected

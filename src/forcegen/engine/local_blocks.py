@@ -45,7 +45,8 @@ class _Tally:
     ) -> None:
         self._rows = rows
         self._days = max(days, 1)
-        self._done = [0] * len(rows)
+        self._done = [0] * len(rows)  # days done, per block
+        self._replicate_days = 0  # Σ rows × days done, kept as blocks report
         self._total = sum(rows)
         self._progress = progress
         self._lock = threading.Lock()
@@ -61,9 +62,11 @@ class _Tally:
             if self._progress is None:
                 return
             with self._lock:
+                # Updated by the difference, not summed over every block: a run of
+                # 100,000 replicates has 782 blocks, each reporting every day.
+                self._replicate_days += self._rows[block] * (days_done - self._done[block])
                 self._done[block] = days_done
-                done = sum(r * d for r, d in zip(self._rows, self._done, strict=True))
-                self._progress(done // self._days, self._total)
+                self._progress(self._replicate_days // self._days, self._total)
 
         return report
 
